@@ -1,0 +1,75 @@
+"""Small argument checkers shared by every module: they raise :class:`InvalidArgument` with a
+message that names the argument, shows the value and says what would be accepted."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+from interleave.errors import InvalidArgument
+
+
+def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an int, or raise naming ``name`` (bools are not ints here)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        msg = f"`{name}` must be an integer, got {value!r} of type {type(value).__name__}"
+        raise InvalidArgument(msg)
+    value = int(value)
+    if minimum is not None and value < minimum:
+        msg = f"`{name}` must be >= {minimum}, got {value!r}"
+        raise InvalidArgument(msg)
+    if maximum is not None and value > maximum:
+        msg = f"`{name}` must be <= {maximum}, got {value!r}"
+        raise InvalidArgument(msg)
+    return value
+
+
+def check_real(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Return ``value`` as a finite float inside the given bounds, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        msg = f"`{name}` must be a real number, got {value!r} of type {type(value).__name__}"
+        raise InvalidArgument(msg)
+    value = float(value)
+    if not math.isfinite(value):
+        msg = f"`{name}` must be finite, got {value!r}"
+        raise InvalidArgument(msg)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        msg = f"`{name}` must be in {left}{lo}, {hi}{right}, got {value!r}"
+        raise InvalidArgument(msg)
+    return value
+
+
+def check_probability(name: str, value: Any) -> float:
+    """A probability in [0, 1]."""
+    return check_real(name, value, low=0.0, high=1.0)
+
+
+def check_alpha(name: str, value: Any) -> float:
+    """A significance level (or error rate) strictly inside (0, 1)."""
+    return check_real(name, value, low=0.0, high=1.0, low_open=True, high_open=True)
+
+
+def check_one_of(name: str, value: Any, options: Iterable[Any]) -> Any:
+    """``value`` must be one of ``options``; the message lists them."""
+    options = tuple(options)
+    if value not in options:
+        shown = "{" + ", ".join(repr(o) for o in options) + "}"
+        msg = f"`{name}` must be one of {shown}, got {value!r}"
+        raise InvalidArgument(msg)
+    return value
