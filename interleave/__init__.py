@@ -1,14 +1,39 @@
-"""interleave: does the candidate ranker beat production? Interleaving, A/B, canary and shadow
-tests on one simulated user, with sequential statistics that survive peeking."""
+"""interleave: does the candidate ranker beat production?
 
+Interleaving (team-draft, balanced, probabilistic, optimized) beside A/B, canary and shadow
+tests, one shared simulated user, and sequential statistics that stay valid while you peek.
+
+Examples
+--------
+>>> from interleave import TeamDraft
+>>> method = TeamDraft(length=4)
+>>> il = method.interleave([[1, 2, 3, 4], [3, 5, 1, 6]], key="request-42", seed=7)
+>>> method.credit(il, clicks=[0]).scores
+(0.0, 1.0)
+"""
+
+from interleave.balanced import Balanced
+from interleave.base import Interleaver
+from interleave.batch import InterleavingBatch
+from interleave.credit import Credit, CreditBatch, Tally, per_group_preference, tally
 from interleave.errors import DataWarning, InterleaveError, InvalidArgument
 from interleave.ranking import Interleaving
+from interleave.team_draft import TeamDraft
 
 __all__ = [
+    "Balanced",
+    "Credit",
+    "CreditBatch",
     "DataWarning",
     "InterleaveError",
+    "Interleaver",
     "Interleaving",
+    "InterleavingBatch",
     "InvalidArgument",
+    "Tally",
+    "TeamDraft",
+    "per_group_preference",
+    "tally",
 ]
 
 __version__ = "0.1.0"

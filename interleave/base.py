@@ -1,0 +1,331 @@
+"""What every interleaving method shares: configuration in the constructor, data in the calls.
+
+``method.interleave(rankings, key=..., seed=...)`` merges the rankings into one shown list (an
+:class:`~interleave.ranking.Interleaving`); ``method.credit(interleaving, clicks)`` turns the
+clicks on it into a :class:`~interleave.credit.Credit`. The batch pair ``interleave_batch`` /
+``credit_batch`` does the same for many impressions of the same rankings with numpy arrays.
+
+Randomness
+----------
+Each call's randomness comes from exactly one of:
+
+- ``key`` (and ``seed``): a pure function of BLAKE2b(seed, key), the same in every process and
+  thread, and no numpy Generator is built (that alone would cost ~10 us);
+- ``rng``: a numpy Generator (simulation). A method draws a fixed number of ``rng.random()``
+  values per call that depends only on the list length and the number of rankers, so
+  ``interleave_batch(..., n, rng=g)`` equals ``n`` successive ``interleave(..., rng=g)`` calls
+  on a generator in the same state;
+- neither: fresh OS entropy (never a fixed default seed).
+
+Methods hold no mutable state, so one instance can serve every thread of a live API.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from itertools import repeat
+from typing import Any, ClassVar
+
+import numpy as np
+
+from interleave._checks import check_int
+from interleave.batch import InterleavingBatch
+from interleave.credit import Credit, CreditBatch
+from interleave.errors import InvalidArgument
+from interleave.keys import as_generator, digest_uniforms, key_digest
+from interleave.ranking import ABSENT, Interleaving, validate_rankings
+
+__all__ = ["Interleaver", "Randomness"]
+
+
+class Randomness:
+    """The random draws of one call: from a key digest, or from a numpy Generator."""
+
+    __slots__ = ("_bits", "_digest", "_rng")
+
+    def __init__(
+        self,
+        digest: bytes | None,
+        rng: np.random.Generator | None,
+        bits: int | None = None,
+    ) -> None:
+        self._digest = digest
+        self._rng = rng
+        self._bits = bits
+
+    @classmethod
+    def from_coin_bits(cls, bits: int) -> Randomness:
+        """Fixed coins (bit ``i`` is coin ``i``): lets a batch path replay a coin sequence."""
+        return cls(None, None, bits)
+
+    @classmethod
+    def resolve(cls, key: Any, seed: Any, rng: Any) -> Randomness:
+        """One source from the ``key``/``seed``/``rng`` arguments of ``interleave``."""
+        if rng is not None:
+            if key is not None or seed is not None:
+                msg = (
+                    f"pass either `key`/`seed` (deterministic per request) or `rng` (simulation), "
+                    f"not both; got key={key!r}, seed={seed!r} and an rng"
+                )
+                raise InvalidArgument(msg)
+            return cls(None, as_generator(rng))
+        if key is None and seed is None:
+            return cls(os.urandom(32), None)
+        if key is not None and (isinstance(key, bool) or not isinstance(key, (str, int))):
+            msg = f"`key` must be a str or int request key, got {key!r} of type {type(key).__name__}"
+            raise InvalidArgument(msg)
+        return cls(key_digest(seed, key) if key is not None else key_digest(seed), None)
+
+    def coin_bits(self, n: int) -> int:
+        """``n`` fair coins packed in an int: coin ``i`` is ``(bits >> i) & 1``.
+
+        From a Generator, coin ``i`` is ``rng.random(n)[i] < 0.5``; from a key, the digest's
+        256 bits, extended in counter mode past 256 coins.
+        """
+        if self._rng is not None:
+            coins = self._rng.random(n) < 0.5
+            return int.from_bytes(np.packbits(coins, bitorder="little").tobytes(), "little")
+        if self._bits is not None:
+            return self._bits & ((1 << n) - 1)
+        bits = int.from_bytes(self._digest, "little")
+        if n > 256:
+            extra = digest_uniforms(self._digest, n - 256)
+            bits |= sum(1 << (256 + i) for i, u in enumerate(extra) if u < 0.5)
+        return bits & ((1 << n) - 1)
+
+    def coins(self, n: int) -> list[int]:
+        """``n`` fair coins as a list of 0/1 ints (the same coins as :meth:`coin_bits`)."""
+        bits = self.coin_bits(n)
+        return [(bits >> i) & 1 for i in range(n)]
+
+    def uniforms(self, n: int) -> list[float]:
+        """``n`` uniforms in [0, 1) (from a Generator: ``rng.random(n)``)."""
+        if self._rng is not None:
+            return self._rng.random(n).tolist()
+        if self._digest is None:
+            msg = "fixed coin bits hold no uniforms; this method draws uniforms"
+            raise InvalidArgument(msg)
+        return digest_uniforms(self._digest, n)
+
+
+def click_positions(clicks: Any, n_shown: int) -> tuple[int, ...]:
+    """Validate clicks given as positions (ints) or as a bool mask; return sorted positions."""
+    if isinstance(clicks, np.ndarray):
+        if clicks.ndim != 1:
+            msg = f"`clicks` must be one-dimensional, got an array of shape {clicks.shape}"
+            raise InvalidArgument(msg)
+        if clicks.dtype == bool:
+            if clicks.shape[0] != n_shown:
+                msg = f"`clicks` as a bool mask must have one entry per shown item ({n_shown}), got {clicks.shape[0]}"
+                raise InvalidArgument(msg)
+            return tuple(np.flatnonzero(clicks).tolist())
+        clicks = clicks.tolist()
+    elif isinstance(clicks, (str, bytes)) or not isinstance(clicks, (Sequence, set, frozenset)):
+        msg = f"`clicks` must be a list of clicked positions (0-based), got {clicks!r}"
+        raise InvalidArgument(msg)
+    clicks = list(clicks)
+    if clicks and all(isinstance(c, (bool, np.bool_)) for c in clicks):
+        if len(clicks) != n_shown:
+            msg = f"`clicks` as a bool mask must have one entry per shown item ({n_shown}), got {len(clicks)}"
+            raise InvalidArgument(msg)
+        return tuple(i for i, c in enumerate(clicks) if c)
+    for c in clicks:
+        if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)):
+            msg = f"`clicks` must hold int positions, got {c!r} of type {type(c).__name__} in {clicks!r}"
+            raise InvalidArgument(msg)
+        if not 0 <= c < n_shown:
+            msg = (
+                f"`clicks` holds the position {c!r}, outside the {n_shown} shown items "
+                f"(valid: 0..{n_shown - 1})"
+            )
+            raise InvalidArgument(msg)
+    positions = sorted(int(c) for c in clicks)
+    if len(set(positions)) != len(positions):
+        msg = f"`clicks` repeats a position: {clicks!r}; give each clicked position once"
+        raise InvalidArgument(msg)
+    return tuple(positions)
+
+
+class Interleaver(ABC):
+    """Base of the interleaving methods.
+
+    Parameters
+    ----------
+    length
+        Number of items to show. ``None`` means the length of the longest input ranking
+        (mpkato uses the longest too; Lerot the shortest; some papers the sum). The shown list
+        is shorter when the rankings together hold fewer distinct items.
+    """
+
+    #: Method name stored in every :class:`Interleaving` it makes.
+    name: ClassVar[str]
+    #: Largest number of rankings the method compares (``None``: any number >= 2).
+    max_rankers: ClassVar[int | None] = 2
+
+    def __init__(self, length: int | None = None) -> None:
+        self.length = None if length is None else check_int("length", length, minimum=1)
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    def params(self) -> tuple[tuple[str, Any], ...]:
+        """The configuration that decides credit, as sorted ``(name, value)`` pairs (JSON-able)."""
+        return (("length", self.length),)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={value!r}" for name, value in self.params())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.params() == self.params()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.params()))
+
+    def resolve_length(self, lists: Sequence[Sequence]) -> int:
+        """The number of positions to fill for these rankings."""
+        return self.length if self.length is not None else max(map(len, lists))
+
+    # -- per request -----------------------------------------------------------------------------
+
+    def interleave(
+        self,
+        rankings: Sequence[Sequence],
+        *,
+        key: str | int | None = None,
+        seed: int | None = None,
+        rng: Any = None,
+    ) -> Interleaving:
+        """Merge ``rankings`` (best first) into one list to show.
+
+        Parameters
+        ----------
+        rankings
+            Two (or, for multileaving methods, more) rankings of int or str item ids.
+        key, seed
+            Request key and experiment seed: the output is a pure function of them.
+        rng
+            A numpy Generator (or seed) for simulation, instead of ``key``/``seed``.
+        """
+        lists, positions = validate_rankings(rankings, max_rankers=self.max_rankers)
+        length = self.resolve_length(lists)
+        draws = Randomness.resolve(key, seed, rng)
+        items, teams = self._merge(lists, positions, length, draws)
+        n = len(items)
+        return Interleaving(
+            method=self.name,
+            items=tuple(items),
+            teams=tuple(teams),
+            ranks=tuple(tuple(map(p.get, items, repeat(ABSENT, n))) for p in positions),
+            ranking_lengths=tuple(map(len, lists)),
+            params=self.params(),
+            key=key,
+            seed=seed,
+        )
+
+    @abstractmethod
+    def _merge(
+        self,
+        lists: list[list],
+        positions: list[dict],
+        length: int,
+        draws: Randomness,
+    ) -> tuple[list, list[int]]:
+        """The shown items and their teams; must draw a fixed number of values from ``draws``."""
+
+    def credit(self, interleaving: Interleaving, clicks: Any) -> Credit:
+        """Credit the rankers for ``clicks`` on ``interleaving``.
+
+        Parameters
+        ----------
+        interleaving
+            A record made by this method (with the same configuration).
+        clicks
+            Clicked positions in ``interleaving.items`` (0-based, each at most once), or a bool
+            mask with one entry per shown item.
+        """
+        self._check_record(interleaving)
+        return self._credit(interleaving, click_positions(clicks, len(interleaving.items)))
+
+    @abstractmethod
+    def _credit(self, interleaving: Interleaving, clicks: tuple[int, ...]) -> Credit:
+        """Credit for validated, sorted click positions."""
+
+    def _check_record(self, interleaving: Any) -> None:
+        if not isinstance(interleaving, Interleaving):
+            msg = (
+                f"`interleaving` must be an Interleaving (see Interleaving.from_dict for logged "
+                f"records), got {type(interleaving).__name__}"
+            )
+            raise InvalidArgument(msg)
+        if interleaving.method != self.name:
+            msg = (
+                f"`interleaving` was made by {interleaving.method!r} but is credited by "
+                f"{self.name!r}; credit it with the method that made it"
+            )
+            raise InvalidArgument(msg)
+        if interleaving.params != self.params():
+            msg = (
+                f"`interleaving` was made with {dict(interleaving.params)} but this {self.name} "
+                f"is configured with {dict(self.params())}; credit it with the same configuration"
+            )
+            raise InvalidArgument(msg)
+        if self.max_rankers is not None and interleaving.n_rankers > self.max_rankers:
+            msg = f"`interleaving` compares {interleaving.n_rankers} rankers; {self.name} compares {self.max_rankers}"
+            raise InvalidArgument(msg)
+
+    # -- batch -----------------------------------------------------------------------------------
+
+    def interleave_batch(
+        self,
+        rankings: Sequence[Sequence],
+        n_impressions: int,
+        *,
+        rng: Any = None,
+    ) -> InterleavingBatch:
+        """Interleave the same rankings ``n_impressions`` times (for simulation).
+
+        Gives the same lists as ``n_impressions`` successive ``interleave(rankings, rng=rng)``
+        calls on a generator in the same state. Methods with a vectorised path override this
+        loop.
+        """
+        n_impressions = check_int("n_impressions", n_impressions, minimum=0)
+        generator = as_generator(rng)
+        records = [self.interleave(rankings, rng=generator) for _ in range(n_impressions)]
+        lists, _ = validate_rankings(rankings, max_rankers=self.max_rankers)
+        return InterleavingBatch.from_records(self.name, self.params(), lists, records, self.resolve_length(lists))
+
+    def credit_batch(self, batch: InterleavingBatch, clicks: Any) -> CreditBatch:
+        """Credit many impressions: ``clicks`` is a bool array (n_impressions, length).
+
+        Methods with a vectorised path override this loop.
+        """
+        clicks = self._check_batch(batch, clicks)
+        credits = [self._credit(batch[i], tuple(np.flatnonzero(clicks[i]).tolist())) for i in range(len(batch))]
+        k = batch.n_rankers
+        scores = np.array([c.scores for c in credits], dtype=float).reshape(len(batch), k)
+        preferences = np.array([c.preferences for c in credits], dtype=float).reshape(len(batch), k, k)
+        return CreditBatch(self.name, scores, preferences)
+
+    def _check_batch(self, batch: Any, clicks: Any) -> np.ndarray:
+        if not isinstance(batch, InterleavingBatch):
+            msg = f"`batch` must be an InterleavingBatch from interleave_batch, got {type(batch).__name__}"
+            raise InvalidArgument(msg)
+        if batch.method != self.name or batch.params != self.params():
+            msg = (
+                f"`batch` was made by {batch.method!r} with {dict(batch.params)}, not by this "
+                f"{self.name} with {dict(self.params())}"
+            )
+            raise InvalidArgument(msg)
+        clicks = np.asarray(clicks)
+        if clicks.dtype != bool or clicks.shape != batch.items.shape:
+            msg = (
+                f"`clicks` must be a bool array of shape {batch.items.shape} (impressions x "
+                f"positions), got dtype {clicks.dtype} and shape {clicks.shape}"
+            )
+            raise InvalidArgument(msg)
+        if np.any(clicks & (batch.items < 0)):
+            msg = "`clicks` has a click on a position that shows no item (the list was shorter)"
+            raise InvalidArgument(msg)
+        return clicks
