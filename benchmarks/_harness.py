@@ -21,7 +21,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def median_seconds(fn: Callable[[], Any], *, min_time: float = 0.2, repeat: int = 7) -> float:
-    """Median wall time of one call of ``fn``: calls are batched so each sample lasts >= min_time/repeat."""
+    """Median wall time of one call of ``fn`` (batched so a sample lasts >= min_time/repeat)."""
     fn()  # warm up caches and lazy imports
     number = 1
     while True:
@@ -69,12 +69,18 @@ def write_results(name: str, rows: list[dict[str, Any]], *, note: str = "") -> P
     columns: list[str] = []
     for row in rows:
         columns.extend(c for c in row if c not in columns)
-    lines = [f"# {name}", "", note, "", f"Machine: {payload['machine']}", ""] if note else [
-        f"# {name}", "", f"Machine: {payload['machine']}", ""]
+    lines = (
+        [f"# {name}", "", note, "", f"Machine: {payload['machine']}", ""]
+        if note
+        else [f"# {name}", "", f"Machine: {payload['machine']}", ""]
+    )
     lines.append("| " + " | ".join(columns) + " |")
     lines.append("|" + "---|" * len(columns))
     lines.extend("| " + " | ".join(_cell(row.get(c, "")) for c in columns) + " |" for row in rows)
-    for suffix, text in ((".json", json.dumps(payload, indent=2, default=str)), (".md", "\n".join(lines) + "\n")):
+    for suffix, text in (
+        (".json", json.dumps(payload, indent=2, default=str)),
+        (".md", "\n".join(lines) + "\n"),
+    ):
         target = RESULTS / f"{name}{suffix}"
         tmp = target.with_suffix(suffix + ".tmp")
         tmp.write_text(text)

@@ -1,4 +1,4 @@
-"""interleave: does the candidate ranker beat production?
+"""Does the candidate ranker beat production? interleave answers, fast and correctly.
 
 Interleaving (team-draft, balanced, probabilistic, optimized) beside A/B, canary and shadow
 tests, one shared simulated user, and sequential statistics that stay valid while you peek.

@@ -1,5 +1,8 @@
-"""Small argument checkers shared by every module: they raise :class:`InvalidArgument` with a
-message that names the argument, shows the value and says what would be accepted."""
+"""Small argument checkers shared by every module.
+
+Each raises :class:`InvalidArgument` with a message that names the argument, shows the value and
+says what would be accepted.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from typing import Any
 from interleave.errors import InvalidArgument
 
 
-def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def check_int(
+    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """Return ``value`` as an int, or raise naming ``name`` (bools are not ints here)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         msg = f"`{name}` must be an integer, got {value!r} of type {type(value).__name__}"

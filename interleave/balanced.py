@@ -176,7 +176,9 @@ class Balanced(Interleaver):
             k = np.minimum(ranks[0, rows, deepest], ranks[1, rows, deepest])
         else:
             clicked_ranks = np.where(clicks[None], ranks, -np.inf)
-            deepest_per_ranker = np.where(np.isfinite(clicked_ranks), clicked_ranks, -np.inf).max(axis=2)
+            deepest_per_ranker = np.where(np.isfinite(clicked_ranks), clicked_ranks, -np.inf).max(
+                axis=2
+            )
             deepest_per_ranker[~np.isfinite(deepest_per_ranker)] = np.inf
             k = deepest_per_ranker.min(axis=0)
         k = np.where(any_click, k, 0.0)

@@ -74,7 +74,9 @@ class Randomness:
         if key is None and seed is None:
             return cls(os.urandom(32), None)
         if key is not None and (isinstance(key, bool) or not isinstance(key, (str, int))):
-            msg = f"`key` must be a str or int request key, got {key!r} of type {type(key).__name__}"
+            msg = (
+                f"`key` must be a str or int request key, got {key!r} of type {type(key).__name__}"
+            )
             raise InvalidArgument(msg)
         return cls(key_digest(seed, key) if key is not None else key_digest(seed), None)
 
@@ -118,7 +120,10 @@ def click_positions(clicks: Any, n_shown: int) -> tuple[int, ...]:
             raise InvalidArgument(msg)
         if clicks.dtype == bool:
             if clicks.shape[0] != n_shown:
-                msg = f"`clicks` as a bool mask must have one entry per shown item ({n_shown}), got {clicks.shape[0]}"
+                msg = (
+                    f"`clicks` as a bool mask must have one entry per shown item ({n_shown}), "
+                    f"got {clicks.shape[0]}"
+                )
                 raise InvalidArgument(msg)
             return tuple(np.flatnonzero(clicks).tolist())
         clicks = clicks.tolist()
@@ -128,12 +133,18 @@ def click_positions(clicks: Any, n_shown: int) -> tuple[int, ...]:
     clicks = list(clicks)
     if clicks and all(isinstance(c, (bool, np.bool_)) for c in clicks):
         if len(clicks) != n_shown:
-            msg = f"`clicks` as a bool mask must have one entry per shown item ({n_shown}), got {len(clicks)}"
+            msg = (
+                f"`clicks` as a bool mask must have one entry per shown item ({n_shown}), "
+                f"got {len(clicks)}"
+            )
             raise InvalidArgument(msg)
         return tuple(i for i, c in enumerate(clicks) if c)
     for c in clicks:
         if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)):
-            msg = f"`clicks` must hold int positions, got {c!r} of type {type(c).__name__} in {clicks!r}"
+            msg = (
+                f"`clicks` must hold int positions, got {c!r} of type {type(c).__name__} "
+                f"in {clicks!r}"
+            )
             raise InvalidArgument(msg)
         if not 0 <= c < n_shown:
             msg = (
@@ -272,7 +283,10 @@ class Interleaver(ABC):
             )
             raise InvalidArgument(msg)
         if self.max_rankers is not None and interleaving.n_rankers > self.max_rankers:
-            msg = f"`interleaving` compares {interleaving.n_rankers} rankers; {self.name} compares {self.max_rankers}"
+            msg = (
+                f"`interleaving` compares {interleaving.n_rankers} rankers; {self.name} "
+                f"compares {self.max_rankers}"
+            )
             raise InvalidArgument(msg)
 
     # -- batch -----------------------------------------------------------------------------------
@@ -294,7 +308,9 @@ class Interleaver(ABC):
         generator = as_generator(rng)
         records = [self.interleave(rankings, rng=generator) for _ in range(n_impressions)]
         lists, _ = validate_rankings(rankings, max_rankers=self.max_rankers)
-        return InterleavingBatch.from_records(self.name, self.params(), lists, records, self.resolve_length(lists))
+        return InterleavingBatch.from_records(
+            self.name, self.params(), lists, records, self.resolve_length(lists)
+        )
 
     def credit_batch(self, batch: InterleavingBatch, clicks: Any) -> CreditBatch:
         """Credit many impressions: ``clicks`` is a bool array (n_impressions, length).
@@ -302,15 +318,23 @@ class Interleaver(ABC):
         Methods with a vectorised path override this loop.
         """
         clicks = self._check_batch(batch, clicks)
-        credits = [self._credit(batch[i], tuple(np.flatnonzero(clicks[i]).tolist())) for i in range(len(batch))]
+        credits = [
+            self._credit(batch[i], tuple(np.flatnonzero(clicks[i]).tolist()))
+            for i in range(len(batch))
+        ]
         k = batch.n_rankers
         scores = np.array([c.scores for c in credits], dtype=float).reshape(len(batch), k)
-        preferences = np.array([c.preferences for c in credits], dtype=float).reshape(len(batch), k, k)
+        preferences = np.array([c.preferences for c in credits], dtype=float).reshape(
+            len(batch), k, k
+        )
         return CreditBatch(self.name, scores, preferences)
 
     def _check_batch(self, batch: Any, clicks: Any) -> np.ndarray:
         if not isinstance(batch, InterleavingBatch):
-            msg = f"`batch` must be an InterleavingBatch from interleave_batch, got {type(batch).__name__}"
+            msg = (
+                "`batch` must be an InterleavingBatch from interleave_batch, got "
+                f"{type(batch).__name__}"
+            )
             raise InvalidArgument(msg)
         if batch.method != self.name or batch.params != self.params():
             msg = (

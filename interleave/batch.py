@@ -72,7 +72,7 @@ class InterleavingBatch:
 
     @property
     def ranks(self) -> np.ndarray:
-        """int32 array (n_rankers, n_impressions, length): rank of each shown item, -1 absent or pad."""
+        """int32 (n_rankers, n_impressions, length): rank of each shown item, -1 absent or pad."""
         safe = np.where(self.items >= 0, self.items, 0)
         ranks = self.rank_table[:, safe]
         ranks[:, self.items < 0] = ABSENT

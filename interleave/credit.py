@@ -79,7 +79,8 @@ class Credit:
 
     def __str__(self) -> str:
         scores = ", ".join(f"{s:g}" for s in self.scores)
-        return f"{self.method} credit: scores=({scores}) winner={self.winner} clicks={list(self.clicks)}"
+        clicks = list(self.clicks)
+        return f"{self.method} credit: scores=({scores}) winner={self.winner} clicks={clicks}"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict."""
@@ -94,10 +95,7 @@ class Credit:
 
 def sign_preferences(scores: Sequence[float]) -> tuple[tuple[float, ...], ...]:
     """Preferences from comparing scores: ``sign(scores[i] - scores[j])``."""
-    return tuple(
-        tuple(float((a > b) - (a < b)) for b in scores)
-        for a in scores
-    )
+    return tuple(tuple(float((a > b) - (a < b)) for b in scores) for a in scores)
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,7 +121,10 @@ class CreditBatch:
 
     @property
     def outcome(self) -> np.ndarray:
-        """``preferences[:, 0, 1]``: per impression, the first ranker's preference over the second."""
+        """``preferences[:, 0, 1]``: per impression, the first ranker's preference over the second.
+
+        (Shorter lists pad with no clicks, so their rows are ties.)
+        """
         return self.preferences[:, 0, 1]
 
     def tally(self, i: int = 0, j: int = 1) -> Tally:

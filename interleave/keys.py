@@ -55,7 +55,9 @@ def _encode_part(part: Any) -> bytes:
         raw = part.encode("utf-8")
         tag = b"s"
     elif isinstance(part, bool):
-        msg = f"a key part must be str, int or bytes, got the bool {part!r}; pass it as a str or int"
+        msg = (
+            f"a key part must be str, int or bytes, got the bool {part!r}; pass it as a str or int"
+        )
         raise InvalidArgument(msg)
     elif isinstance(part, (int, np.integer)):
         raw = str(int(part)).encode("ascii")
@@ -98,7 +100,9 @@ def key_digest(seed: int | None, *key: Any) -> bytes:
     else:
         head = _encode_seed(int(seed))
     if len(key) == 1:  # the per-request hot path: one key part
-        return hashlib.blake2b(ENCODING_VERSION + head + _encode_part(key[0]), digest_size=32).digest()
+        return hashlib.blake2b(
+            ENCODING_VERSION + head + _encode_part(key[0]), digest_size=32
+        ).digest()
     return hashlib.blake2b(
         b"".join((ENCODING_VERSION, head, *map(_encode_part, key))), digest_size=32
     ).digest()

@@ -48,14 +48,14 @@ def _as_list(ranking: Any, name: str) -> list:
     return list(ranking)
 
 
-def _check_id_types(ranking: list, name: str) -> type:
-    kinds = set(map(type, ranking))
-    if len(kinds) == 1:
-        kind = next(iter(kinds))
-        if kind is int or kind is str:
-            return kind
+def _coerce_ids(ranking: list, name: str) -> tuple[list, type]:
+    """Slow path of the id check: convert numpy scalars, or explain what is wrong."""
+    if all(isinstance(x, np.integer) for x in ranking):
+        return [int(x) for x in ranking], int
+    if all(isinstance(x, str) for x in ranking):  # includes numpy.str_
+        return [str(x) for x in ranking], str
     for position, item in enumerate(ranking):
-        if type(item) not in _ID_TYPES:
+        if not isinstance(item, (int, str, np.integer)) or isinstance(item, bool):
             hint = " (bools are not ids)" if isinstance(item, bool) else ""
             msg = (
                 f"`{name}[{position}]` must be an int or str item id{hint}, got {item!r} of type "
@@ -75,7 +75,8 @@ def _duplicate_message(ranking: list, name: str) -> str:
                 f"{position}; each item may appear once in a ranking"
             )
         first_seen[item] = position
-    raise AssertionError("unreachable: caller found a duplicate")  # pragma: no cover
+    msg = "unreachable: the caller found a duplicate"  # pragma: no cover
+    raise AssertionError(msg)  # pragma: no cover
 
 
 def _as_rankings_sequence(rankings: Any, name: str) -> Sequence:
@@ -127,7 +128,7 @@ def validate_rankings(
         kinds = set(map(type, ranking))
         kind = kinds.pop() if len(kinds) == 1 else None
         if kind is not int and kind is not str:
-            kind = _check_id_types(ranking, f"{name}[{j}]")
+            ranking, kind = _coerce_ids(ranking, f"{name}[{j}]")
         if id_type is None:
             id_type = kind
         elif kind is not id_type:
@@ -242,12 +243,18 @@ class Interleaving:
     def from_dict(cls, record: Mapping[str, Any]) -> Interleaving:
         """Rebuild and validate a record made by :meth:`to_dict` (e.g. read back from a log)."""
         if not isinstance(record, Mapping):
-            msg = f"`record` must be a mapping made by Interleaving.to_dict, got {type(record).__name__}"
+            msg = (
+                "`record` must be a mapping made by Interleaving.to_dict, got "
+                f"{type(record).__name__}"
+            )
             raise InvalidArgument(msg)
         required = ("method", "items", "teams", "ranks", "ranking_lengths")
         missing = [field for field in required if field not in record]
         if missing:
-            msg = f"`record` lacks the field(s) {missing}; expected the keys of Interleaving.to_dict()"
+            msg = (
+                f"`record` lacks the field(s) {missing}; expected the keys of "
+                "Interleaving.to_dict()"
+            )
             raise InvalidArgument(msg)
         params = record.get("params") or {}
         if not isinstance(params, Mapping):
@@ -309,7 +316,9 @@ class Interleaving:
         if len(self.teams) != n or any(len(r) != n for r in self.ranks):
             msg = f"`teams` and every row of `ranks` must have one entry per shown item ({n})"
             raise InvalidArgument(msg)
-        if n and len(set(map(type, self.items))) != 1 or any(type(x) not in _ID_TYPES for x in self.items):
+        if (n and len(set(map(type, self.items))) != 1) or any(
+            type(x) not in _ID_TYPES for x in self.items
+        ):
             msg = f"`items` must be int or str ids of one type, got {self.items!r}"
             raise InvalidArgument(msg)
         if len(set(self.items)) != n:

@@ -79,7 +79,7 @@ class TeamDraft(Interleaver):
     >>> method = TeamDraft(length=4)
     >>> il = method.interleave([["a", "b", "c"], ["b", "d", "a"]], key="request-42", seed=7)
     >>> il.items, il.teams
-    (('b', 'a', 'd', 'c'), (1, 0, 1, 0))
+    (('b', 'a', 'c', 'd'), (1, 0, 0, 1))
     >>> method.credit(il, clicks=[1]).winner
     0
     """
@@ -111,7 +111,9 @@ class TeamDraft(Interleaver):
         teams = [-1] * c
         shown = set(items)
         if k == 2:
-            return self._draft_two(lists[0], lists[1], c, length, draws.coin_bits(length), items, teams, shown)
+            return self._draft_two(
+                lists[0], lists[1], c, length, draws.coin_bits(length), items, teams, shown
+            )
         pointers = [c] * k
         u = draws.uniforms(length * k)
         # Each round adds at least one item or ends the draft, so `length` rounds always suffice.
@@ -140,7 +142,9 @@ class TeamDraft(Interleaver):
         return items, teams
 
     @staticmethod
-    def _draft_two(a: list, b: list, c: int, length: int, coins: int, items: list, teams: list, shown: set) -> tuple[list, list[int]]:
+    def _draft_two(
+        a: list, b: list, c: int, length: int, coins: int, items: list, teams: list, shown: set
+    ) -> tuple[list, list[int]]:
         # The two-ranker draft, unrolled: this is the per-request hot path of a live API.
         na, nb = len(a), len(b)
         pa = pb = c
@@ -149,7 +153,7 @@ class TeamDraft(Interleaver):
             if count >= length:
                 break
             before = count
-            for pick_a in ((True, False) if (coins >> r) & 1 else (False, True)):
+            for pick_a in (True, False) if (coins >> r) & 1 else (False, True):
                 if pick_a:
                     while pa < na and a[pa] in shown:
                         pa += 1
@@ -215,12 +219,19 @@ class TeamDraft(Interleaver):
             table_items = np.full((1 << length, length), -1, dtype=np.int32)
             table_teams = np.full((1 << length, length), -1, dtype=np.int8)
             for code in np.flatnonzero(np.bincount(codes, minlength=1 << length)).tolist():
-                shown, teams = self._merge(lists, positions, length, Randomness.from_coin_bits(code))
+                shown, teams = self._merge(
+                    lists, positions, length, Randomness.from_coin_bits(code)
+                )
                 table_items[code, : len(shown)] = [lookup[x] for x in shown]
                 table_teams[code, : len(teams)] = teams
             return InterleavingBatch(
-                self.name, self.params(), item_ids, table_items[codes], table_teams[codes],
-                rank_table, tuple(map(len, lists)),
+                self.name,
+                self.params(),
+                item_ids,
+                table_items[codes],
+                table_teams[codes],
+                rank_table,
+                tuple(map(len, lists)),
             )
         n_union = len(item_ids)
         # Union index of each ranking's items, padded with the sentinel n_union ("nothing left").
@@ -251,7 +262,7 @@ class TeamDraft(Interleaver):
                 p = pointers[rows, j]
                 while True:
                     candidate = padded[j, p]
-                    # Shown iff some ranker's pointer has passed it (its own rank there is < pointer).
+                    # Shown iff some ranker's pointer has passed it.
                     rank_in = ranks_ext[:, candidate]  # (k, n)
                     shown = ((rank_in >= 0) & (rank_in < pointers.T)).any(axis=0)
                     advance = shown & (candidate != n_union)
@@ -273,6 +284,8 @@ class TeamDraft(Interleaver):
         """Credit many impressions; ``clicks`` is bool (n_impressions, length). Vectorised."""
         clicks = self._check_batch(batch, clicks)
         k = batch.n_rankers
-        scores = np.stack([(clicks & (batch.teams == j)).sum(axis=1) for j in range(k)], axis=1).astype(float)
+        scores = np.stack(
+            [(clicks & (batch.teams == j)).sum(axis=1) for j in range(k)], axis=1
+        ).astype(float)
         preferences = np.sign(scores[:, :, None] - scores[:, None, :])
         return CreditBatch(self.name, scores, preferences)

@@ -10,7 +10,11 @@ from hypothesis import HealthCheck, settings
 
 # CI has ../shared beside the clone; users installing the package do not. Tests that need it
 # skip with the reason spelled out.
-SHARED_DATA = Path(os.environ.get("INTERLEAVE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get(
+        "INTERLEAVE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+)
 
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -24,7 +24,8 @@ class FixedCoins(Randomness):
         return sum(coin << i for i, coin in enumerate(self._coins))
 
     def uniforms(self, n):  # pragma: no cover - only coin-driven methods are enumerated
-        raise AssertionError("exact enumeration supports coin-driven methods only")
+        msg = "exact enumeration supports coin-driven methods only"
+        raise AssertionError(msg)
 
 
 def exact_distribution(method, rankings, n_coins):

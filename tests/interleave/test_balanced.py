@@ -33,9 +33,12 @@ def test_every_prefix_holds_the_tops_of_both_rankings():
 
 
 def lerot_case(cutoff):
-    # Lerot's test case (REFERENCES §1): l = [0,2,1,3], a = [3,0,1,2], b = [1,3,2,0], clicks at 0, 2.
+    # Lerot's test case (REFERENCES §1): l = [0,2,1,3], a = [3,0,1,2], b = [1,3,2,0],
+    # clicks at positions 0 and 2.
     method = Balanced(cutoff=cutoff)
-    il = Interleaving.from_rankings("balanced", [0, 2, 1, 3], [[3, 0, 1, 2], [1, 3, 2, 0]], params=dict(method.params()))
+    il = Interleaving.from_rankings(
+        "balanced", [0, 2, 1, 3], [[3, 0, 1, 2], [1, 3, 2, 0]], params=dict(method.params())
+    )
     return method.credit(il, clicks=[0, 2])
 
 
@@ -58,7 +61,9 @@ def test_default_cutoff_is_joachims():
 
 
 def test_unknown_cutoff_lists_the_options():
-    with pytest.raises(InvalidArgument, match=r"`cutoff` must be one of \{'joachims', 'lerot'\}, got 'mpkato'"):
+    with pytest.raises(
+        InvalidArgument, match=r"`cutoff` must be one of \{'joachims', 'lerot'\}, got 'mpkato'"
+    ):
         Balanced(cutoff="mpkato")
 
 
@@ -71,19 +76,23 @@ def test_no_clicks_is_a_tie():
 def expected_outcome_under_random_clicks(method, rankings):
     total = Fraction(0)
     for (items, teams), p_list in exact_distribution(method, rankings, n_coins=1).items():
-        il = Interleaving.from_rankings("balanced", items, rankings, teams=teams, params=dict(method.params()))
+        il = Interleaving.from_rankings(
+            "balanced", items, rankings, teams=teams, params=dict(method.params())
+        )
         for pattern in itertools.product((0, 1), repeat=len(items)):
             clicks = [p for p in range(len(items)) if pattern[p]]
             total += p_list * Fraction(int(method.credit(il, clicks).outcome), 2 ** len(items))
     return total
 
 
-@pytest.mark.parametrize(("cutoff", "bias"), [("joachims", Fraction(-1, 4)), ("lerot", Fraction(-1, 8))])
+@pytest.mark.parametrize(
+    ("cutoff", "bias"), [("joachims", Fraction(-1, 4)), ("lerot", Fraction(-1, 8))]
+)
 def test_known_bias_under_random_clicks_is_pinned(cutoff, bias):
-    # REFERENCES §1: A = (d1, d2, d3), B = (d2, d3, d1) is Balanced's textbook bias case: both merged
-    # lists, (d1, d2, d3) and (d2, d1, d3), rank d2 and d3 higher in B, so under uniformly random
-    # clicks (each of the 8 click sets equally likely) B wins more often than A. Exact values from
-    # this enumeration; the Lerot one checked by hand (net -1 over the 8 click sets of each list).
+    # REFERENCES §1: A = (d1, d2, d3), B = (d2, d3, d1) is Balanced's textbook bias case: both
+    # merged lists, (d1, d2, d3) and (d2, d1, d3), rank d2 and d3 higher in B, so under uniformly
+    # random clicks (each of the 8 click sets equally likely) B wins more often than A. Exact
+    # values from this enumeration; Lerot's checked by hand (net -1 over the 8 click sets).
     rankings = [["d1", "d2", "d3"], ["d2", "d3", "d1"]]
     assert expected_outcome_under_random_clicks(Balanced(cutoff=cutoff), rankings) == bias
 

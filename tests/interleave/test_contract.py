@@ -24,7 +24,11 @@ from interleave import Balanced, Interleaving, InvalidArgument, TeamDraft
 # test_balanced.py), so the fairness check runs on the others.
 METHODS = {
     "team_draft": (lambda length=None: TeamDraft(length=length), True, True),
-    "team_draft_no_prefix": (lambda length=None: TeamDraft(length=length, common_prefix=False), True, True),
+    "team_draft_no_prefix": (
+        lambda length=None: TeamDraft(length=length, common_prefix=False),
+        True,
+        True,
+    ),
     "balanced": (lambda length=None: Balanced(length=length), False, False),
     "balanced_lerot": (lambda length=None: Balanced(length=length, cutoff="lerot"), False, False),
 }
@@ -67,7 +71,11 @@ def check_valid_merge(il: Interleaving, rankings, length):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@given(rankings=ranking_sets(), length=st.one_of(st.none(), st.integers(1, 16)), key=st.text(max_size=8))
+@given(
+    rankings=ranking_sets(),
+    length=st.one_of(st.none(), st.integers(1, 16)),
+    key=st.text(max_size=8),
+)
 def test_output_is_a_duplicate_free_merge_that_respects_length(name, rankings, length, key):
     il = make(name, length).interleave(rankings, key=key, seed=1)
     check_valid_merge(il, rankings, length or max(map(len, rankings)))
@@ -81,10 +89,16 @@ def test_multileave_output_is_a_valid_merge(name, rankings, length):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@given(rankings=ranking_sets(), key=st.one_of(st.text(max_size=8), st.integers()), seed=st.integers(0, 2**64))
+@given(
+    rankings=ranking_sets(),
+    key=st.one_of(st.text(max_size=8), st.integers()),
+    seed=st.integers(0, 2**64),
+)
 def test_same_seed_and_key_give_the_same_output(name, rankings, key, seed):
     method = make(name)
-    assert method.interleave(rankings, key=key, seed=seed) == method.interleave(rankings, key=key, seed=seed)
+    assert method.interleave(rankings, key=key, seed=seed) == method.interleave(
+        rankings, key=key, seed=seed
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -103,11 +117,14 @@ def test_output_is_the_same_in_another_process_with_another_hash_seed(name):
         sys.path.insert(0, {os.getcwd()!r})
         from tests.interleave.test_contract import make
         rankings = {rankings!r}
-        out = [make({name!r}, 8).interleave(rankings, key=f"req-{{k}}", seed=7).to_dict() for k in range(40)]
+        method = make({name!r}, 8)
+        out = [method.interleave(rankings, key=f"req-{{k}}", seed=7).to_dict() for k in range(40)]
         print(json.dumps(out))
     """)
     env = dict(os.environ, PYTHONHASHSEED="12345")
-    there = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
+    there = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    )
     assert json.loads(there.stdout) == json.loads(json.dumps(here))
 
 
@@ -239,7 +256,7 @@ def test_key_and_rng_together_are_ambiguous():
 
 def test_rng_must_be_a_generator_or_seed():
     with pytest.raises(InvalidArgument, match="legacy RandomState is not accepted"):
-        TeamDraft().interleave([[1], [2]], rng=np.random.RandomState(0))  # noqa: NPY002
+        TeamDraft().interleave([[1], [2]], rng=np.random.RandomState(0))
 
 
 def test_key_must_be_str_or_int():

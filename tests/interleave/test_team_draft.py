@@ -1,4 +1,4 @@
-"""Team-Draft: exact support sets, the common-prefix rule, multileaving, credit and the batch path."""
+"""Team-Draft: exact support sets, the common-prefix rule, multileaving, credit, batch path."""
 
 from __future__ import annotations
 
@@ -36,7 +36,10 @@ def test_disjoint_pair_at_length_three_has_exactly_four_lists():
 
 def test_common_prefix_goes_to_no_team_and_is_shown_first():
     dist = support(TeamDraft(length=4), [[1, 2, 3, 4], [1, 2, 4, 3]])
-    assert dist == {((1, 2, 3, 4), (-1, -1, 0, 1)): Fraction(1, 2), ((1, 2, 4, 3), (-1, -1, 1, 0)): Fraction(1, 2)}
+    assert dist == {
+        ((1, 2, 3, 4), (-1, -1, 0, 1)): Fraction(1, 2),
+        ((1, 2, 4, 3), (-1, -1, 1, 0)): Fraction(1, 2),
+    }
 
 
 def test_without_common_prefix_the_shared_top_is_drafted():
@@ -72,8 +75,14 @@ def test_default_length_is_that_of_the_longest_ranking():
 
 
 def test_credit_counts_clicks_per_team():
-    il = Interleaving("team_draft", (1, 3, 2, 4), (0, 1, 0, 1), ((0, -1, 1, -1), (-1, 0, -1, 1)), (2, 2),
-                      params=TeamDraft(length=4).params())
+    il = Interleaving(
+        "team_draft",
+        (1, 3, 2, 4),
+        (0, 1, 0, 1),
+        ((0, -1, 1, -1), (-1, 0, -1, 1)),
+        (2, 2),
+        params=TeamDraft(length=4).params(),
+    )
     credit = TeamDraft(length=4).credit(il, clicks=[0, 2, 3])
     assert credit.scores == (2.0, 1.0)
     assert credit.winner == 0
@@ -93,7 +102,7 @@ def test_credit_accepts_a_bool_mask():
     assert method.credit(il, clicks=[True, False, True, False]) == method.credit(il, clicks=[2, 0])
 
 
-# --- the bias example of REFERENCES §3 -------------------------------------------------------------
+# --- the bias example of REFERENCES §3 -----------------------------------------------------------
 
 
 def test_position_based_clicks_reproduce_the_published_bias_by_enumeration():
@@ -106,7 +115,9 @@ def test_position_based_clicks_reproduce_the_published_bias_by_enumeration():
     rankings = [["A", "B", "C"], ["B", "C", "A"]]
     expected_outcome = 0.0
     for (items, teams), p_list in exact_distribution(method, rankings, n_coins=3).items():
-        il = Interleaving("team_draft", items, teams, ((0,) * 3, (0,) * 3), (3, 3), params=method.params())
+        il = Interleaving(
+            "team_draft", items, teams, ((0,) * 3, (0,) * 3), (3, 3), params=method.params()
+        )
         click_p = [theta[r] * zeta[item] for r, item in enumerate(items)]
         for pattern in itertools.product((0, 1), repeat=3):
             p_clicks = np.prod([q if c else 1 - q for q, c in zip(click_p, pattern, strict=True)])
@@ -117,7 +128,7 @@ def test_position_based_clicks_reproduce_the_published_bias_by_enumeration():
     assert ctr[0] - ctr[1] == pytest.approx(-0.08, abs=1e-12)
 
 
-# --- fairness, exactly ------------------------------------------------------------------------------
+# --- fairness, exactly ---------------------------------------------------------------------------
 
 
 @given(
@@ -133,12 +144,14 @@ def test_random_clicks_give_an_expected_outcome_of_exactly_zero(a, b, common_pre
     for (items, teams), p_list in exact_distribution(method, [a, b], n_coins=4).items():
         for pattern in itertools.product((0, 1), repeat=len(items)):
             clicked_teams = [t for t, c in zip(teams, pattern, strict=True) if c]
-            outcome = (clicked_teams.count(0) > clicked_teams.count(1)) - (clicked_teams.count(0) < clicked_teams.count(1))
+            outcome = (clicked_teams.count(0) > clicked_teams.count(1)) - (
+                clicked_teams.count(0) < clicked_teams.count(1)
+            )
             total += p_list * Fraction(outcome, 2 ** len(items))
     assert total == 0
 
 
-# --- multileaving ----------------------------------------------------------------------------------
+# --- multileaving --------------------------------------------------------------------------------
 
 
 def test_multileave_drafts_one_item_per_ranker_per_round():
@@ -173,18 +186,23 @@ def test_multileave_round_orders_are_uniform():
     assert np.all(np.abs(leads - 1 / 3) < 5 * sigma)
 
 
-# --- batch path ------------------------------------------------------------------------------------
+# --- batch path ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("n_rankers", "length"), [(2, 9), (2, 20), (3, 9), (5, 9)])
 @pytest.mark.parametrize("common_prefix", [True, False])
-def test_batch_equals_successive_single_calls_on_the_same_generator(n_rankers, length, common_prefix):
+def test_batch_equals_successive_single_calls_on_the_same_generator(
+    n_rankers, length, common_prefix
+):
     # Covers both batch paths: two rankers up to 16 positions (tabulated coin sequences) and the
     # vectorised pointer walk (longer lists, more rankers). Rankings share a 2-item top so the
     # common prefix matters, then overlap partly, and differ in length so rankers run out.
     gen = np.random.default_rng(n_rankers)
     universe = list(range(3 * length))
-    rankings = [[0, 1] + [int(x) for x in gen.permutation(universe[2:])[: length - 4 + 2 * j]] for j in range(n_rankers)]
+    rankings = [
+        [0, 1] + [int(x) for x in gen.permutation(universe[2:])[: length - 4 + 2 * j]]
+        for j in range(n_rankers)
+    ]
     method = TeamDraft(length=length, common_prefix=common_prefix)
     batch = method.interleave_batch(rankings, 400, rng=np.random.default_rng(99))
     single = np.random.default_rng(99)
