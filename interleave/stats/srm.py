@@ -1,0 +1,233 @@
+"""Sample-ratio mismatch: do users reach the arms in the ratio the design intended.
+
+A mismatch means the assignment or the logging is broken, and every other result of the
+experiment is suspect. Two checks:
+
+- :func:`srm_test`, Pearson's chi-square goodness of fit on the final counts. The field flags a
+  mismatch at ``p < 0.001`` (GrowthBook, Eppo): :data:`SRM_THRESHOLD`.
+- :class:`SequentialSRM`, Lindon & Malek (2022), "Anytime-valid inference for multinomial count
+  data" (NeurIPS): a Dirichlet-multinomial Bayes factor against the intended ratios, safe to check
+  after every batch. With prior ``Dirichlet(concentration * ratios)`` and running totals ``x``::
+
+      BF = Gamma(A) / Gamma(A + n) * prod_i Gamma(a_i + x_i) / Gamma(a_i) / prod_i ratio_i^x_i
+
+  (``a = concentration * ratios``, ``A = sum(a)``, ``n = sum(x)``); the p-value is the running
+  minimum of ``min(1, 1 / BF)``. ``REJECT`` means the ratios are off (a sample-ratio mismatch);
+  the test never accepts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+from scipy.special import gammaln
+from scipy.stats import chisquare
+
+from interleave._checks import check_alpha
+from interleave.errors import InterleaveError, InvalidArgument
+from interleave.stats._core import (
+    CONTINUE_CODE,
+    REJECT_CODE,
+    ConfidenceInterval,
+    Decision,
+    SequentialState,
+    StreamResult,
+    _Result,
+    as_count_array,
+    check_data,
+    check_positive,
+    monitor,
+    start_state,
+)
+from interleave.stats.sufficient import ArmCounts
+
+__all__ = ["SRM_THRESHOLD", "SRMResult", "SequentialSRM", "srm_test"]
+
+SRM_THRESHOLD = 0.001
+"""The p-value below which GrowthBook and Eppo flag a sample-ratio mismatch."""
+
+
+def _check_ratios(expected_ratios: Any, n_arms: int) -> tuple[float, ...]:
+    if expected_ratios is None:
+        return tuple(1.0 / n_arms for _ in range(n_arms))
+    ratios = np.asarray(expected_ratios, dtype=float)
+    if ratios.ndim != 1 or len(ratios) != n_arms:
+        msg = f"`expected_ratios` must have one entry per arm ({n_arms}), got {expected_ratios!r}"
+        raise InvalidArgument(msg)
+    if not np.all(np.isfinite(ratios)) or np.any(ratios <= 0):
+        msg = f"`expected_ratios` must be finite and > 0, got {expected_ratios!r}"
+        raise InvalidArgument(msg)
+    return tuple(float(r) for r in ratios / ratios.sum())
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SRMResult(_Result):
+    """Pearson's chi-square test of the assignment counts against the intended ratios.
+
+    Attributes
+    ----------
+    statistic
+        The chi-square statistic (``n_arms - 1`` degrees of freedom).
+    pvalue
+        Its p-value; compare it with :data:`SRM_THRESHOLD` (0.001).
+    n_assigned
+        The users counted in each arm.
+    expected_ratios
+        The intended share of each arm (normalised to sum to 1).
+    """
+
+    statistic: float
+    pvalue: float
+    n_assigned: tuple[int, ...]
+    expected_ratios: tuple[float, ...]
+
+    def is_mismatch(self, threshold: float = SRM_THRESHOLD) -> bool:
+        """Whether ``pvalue < threshold`` (the field's convention is 0.001)."""
+        return self.pvalue < check_alpha("threshold", threshold)
+
+
+def srm_test(n_assigned: Any, expected_ratios: Any = None) -> SRMResult:
+    """Chi-square sample-ratio test of the users in each arm.
+
+    Parameters
+    ----------
+    n_assigned
+        Users per arm, e.g. ``[600, 400]``.
+    expected_ratios
+        Intended share per arm (any positive scale); ``None`` means equal shares.
+
+    Examples
+    --------
+    >>> result = srm_test([600, 400])
+    >>> f"{result.pvalue:.3g}", result.is_mismatch()
+    ('2.54e-10', True)
+    """
+    counts = as_count_array("n_assigned", n_assigned)
+    if counts.ndim != 1 or len(counts) < 2:
+        msg = f"`n_assigned` must be a flat list of at least two arm counts, got {n_assigned!r}"
+        raise InvalidArgument(msg)
+    total = int(counts.sum())
+    if total == 0:
+        msg = "`n_assigned` sums to 0; a sample-ratio test needs at least one user"
+        raise InvalidArgument(msg)
+    ratios = _check_ratios(expected_ratios, len(counts))
+    expected = np.asarray(ratios) * total
+    statistic, pvalue = chisquare(counts, expected)
+    return SRMResult(float(statistic), float(pvalue), tuple(int(c) for c in counts), ratios)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SequentialSRM(_Result):
+    """Lindon & Malek's sequential sample-ratio test (Dirichlet-multinomial Bayes factor).
+
+    Parameters
+    ----------
+    expected_ratios
+        Intended share per arm; ``None`` means two equal arms.
+    concentration
+        The total mass of the Dirichlet prior centred on the intended ratios (10,000 by default,
+        which spreads the alternative over small, realistic mismatches).
+    alpha
+        The false-positive rate over unbounded monitoring (0.001 by default, matching the
+        chi-square convention).
+
+    Examples
+    --------
+    >>> state = SequentialSRM().start()
+    >>> for day in [[5000, 5000], [5050, 4950], [5100, 4900]]:
+    ...     state = state.update(counts=day)
+    >>> round(state.pvalue, 5)
+    0.64929
+    """
+
+    expected_ratios: Any = None
+    concentration: float = 10_000.0
+    alpha: float = SRM_THRESHOLD
+    _prior: tuple[float, ...] = dataclasses.field(init=False, repr=False, compare=False)
+    _log_ratios: tuple[float, ...] = dataclasses.field(init=False, repr=False, compare=False)
+    _prior_norm: float = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.expected_ratios is None:
+            ratios: tuple[float, ...] = (0.5, 0.5)
+        else:
+            ratios = _check_ratios(self.expected_ratios, len(np.atleast_1d(self.expected_ratios)))
+            if len(ratios) < 2:
+                msg = f"`expected_ratios` needs at least two arms, got {self.expected_ratios!r}"
+                raise InvalidArgument(msg)
+        concentration = check_positive("concentration", self.concentration)
+        alpha = check_alpha("alpha", self.alpha)
+        prior = tuple(concentration * r for r in ratios)
+        norm = math.lgamma(sum(prior)) - sum(math.lgamma(a) for a in prior)
+        for name, value in (
+            ("expected_ratios", ratios),
+            ("concentration", concentration),
+            ("alpha", alpha),
+            ("_prior", prior),
+            ("_log_ratios", tuple(math.log(r) for r in ratios)),
+            ("_prior_norm", norm),
+        ):
+            object.__setattr__(self, name, value)
+
+    def start(self, data: ArmCounts | None = None) -> SequentialState:
+        """A fresh monitoring state; update it with ``counts=[...]`` (new users per arm)."""
+        if data is None:
+            data = ArmCounts(tuple(0 for _ in self.expected_ratios))
+        data = check_data(data, (ArmCounts,), "SequentialSRM")
+        if len(data.n_assigned) != len(self.expected_ratios):
+            msg = (
+                f"`data` has {len(data.n_assigned)} arms, the test expects "
+                f"{len(self.expected_ratios)}"
+            )
+            raise InvalidArgument(msg)
+        return start_state(self, data)
+
+    def log_bayes_factor(self, n_assigned: Any) -> Any:
+        """``log BF`` of running totals ``n_assigned`` (shape ``(..., n_arms)``)."""
+        x = np.asarray(n_assigned, dtype=float)
+        prior = np.asarray(self._prior)
+        out = (
+            self._prior_norm
+            - gammaln(prior.sum() + x.sum(axis=-1))
+            + np.sum(gammaln(prior + x), axis=-1)
+            - x @ np.asarray(self._log_ratios)
+        )
+        return out[()] if np.ndim(out) == 0 else out
+
+    def evaluate(self, counts: Any) -> StreamResult:
+        """Every look of a stream of per-look increments, shape ``(..., n_steps, n_arms)``.
+
+        Examples
+        --------
+        >>> result = SequentialSRM().evaluate([[5000, 5000], [5050, 4950], [5100, 4900]])
+        >>> [round(p, 5) for p in result.pvalue.tolist()]
+        [1.0, 1.0, 0.64929]
+        """
+        data = ArmCounts.from_increments(counts)
+        if data.n_assigned.shape[-1] != len(self.expected_ratios):
+            msg = (
+                f"`counts` has {data.n_assigned.shape[-1]} arms, the test expects "
+                f"{len(self.expected_ratios)}"
+            )
+            raise InvalidArgument(msg)
+        log_bf = self.log_bayes_factor(data.n_assigned)
+        pvalue = np.minimum(1.0, np.exp(-log_bf))
+        raw = np.where(log_bf >= math.log(1.0 / self.alpha), REJECT_CODE, CONTINUE_CODE)
+        return monitor(data.n, log_bf, pvalue, raw)
+
+    def _look(self, data: ArmCounts) -> tuple[float, float, Decision]:
+        x = data.n_assigned
+        log_bf = self._prior_norm - math.lgamma(sum(self._prior) + sum(x))
+        for a, count, log_ratio in zip(self._prior, x, self._log_ratios, strict=True):
+            log_bf += math.lgamma(a + count) - count * log_ratio
+        pvalue = 1.0 if log_bf <= 0.0 else math.exp(-log_bf)
+        if log_bf >= math.log(1.0 / self.alpha):
+            return log_bf, pvalue, Decision.REJECT
+        return log_bf, pvalue, Decision.CONTINUE
+
+    def _interval(self, data: ArmCounts, confidence_level: float) -> ConfidenceInterval:
+        msg = "the sequential sample-ratio test has no confidence interval; read its pvalue"
+        raise InterleaveError(msg)
