@@ -291,7 +291,10 @@ class GroupSequential(_Result):
                     cross, REJECT_CODE, ACCEPT_CODE if final else CONTINUE_CODE
                 )
                 pvalue[members, step] = table.pvalue(j, stat)
-            # steps without new information repeat the previous look's p-value (running min)
+        # A stopped design takes no more looks: its p-value stays the one at the stop.
+        crossed = raw != CONTINUE_CODE
+        first = np.where(crossed.any(axis=-1), np.argmax(crossed, axis=-1), raw.shape[-1])
+        pvalue[np.arange(raw.shape[-1]) > first[:, None]] = 1.0
         result = monitor(
             np.asarray(data.n) * np.ones(shape, dtype=np.int64),
             z,

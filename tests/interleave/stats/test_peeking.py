@@ -1,0 +1,135 @@
+"""A/A and power simulations: why the sequential tests exist.
+
+2,000 seeded A/A experiments of 2,000 comparisons each, checked after every comparison. With a
+true false-positive rate of at most alpha = 0.05, the measured rate over 2,000 experiments has a
+standard error of at most 0.0049; the band "<= alpha + 3 SE = 0.065" fails by chance with
+probability below 0.14% per test (one-sided normal tail). Seeded: the same data every run.
+The study script ``python -m benchmarks stats_aa_study`` writes the same numbers (and more) to
+``benchmarks/results/stats_aa_study.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import ndtr
+from scipy.stats import binom
+
+from interleave.stats import (
+    SPRT,
+    BetaBinomialMixture,
+    GroupSequential,
+    MixtureSPRT,
+    TwoMeans,
+    TwoProportions,
+    WinLoss,
+    sample_size_sign_test,
+)
+
+N_EXPERIMENTS = 2000
+N_STEPS = 2000
+ALPHA = 0.05
+BAND = ALPHA + 3 * np.sqrt(ALPHA * (1 - ALPHA) / N_EXPERIMENTS)  # 0.0646
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def aa_outcomes() -> np.ndarray:
+    rng = np.random.default_rng(20240601)
+    return rng.choice(np.array([-1, 1], dtype=np.int8), size=(N_EXPERIMENTS, N_STEPS))
+
+
+@pytest.fixture(scope="module")
+def aa_stream(aa_outcomes) -> WinLoss:
+    return WinLoss.from_outcomes(aa_outcomes)
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        pytest.param(MixtureSPRT(alpha=ALPHA, n_opt=1000), id="mixture"),
+        pytest.param(MixtureSPRT.growthbook(alpha=ALPHA), id="mixture-growthbook"),
+        pytest.param(BetaBinomialMixture(alpha=ALPHA), id="beta-binomial"),
+    ],
+)
+def test_always_valid_tests_keep_the_false_positive_rate_under_continuous_peeking(test, aa_stream):
+    result = test.evaluate(aa_stream)
+    assert result.rejected.mean() <= BAND  # measured: mixture 0.027, growthbook 0.028, bb 0.029
+
+
+def test_wald_sprt_keeps_its_false_positive_rate_within_walds_bound(aa_stream):
+    # Wald's guarantee is alpha / (1 - beta) = 0.0625, not alpha (band: + 3 SE = 0.079).
+    result = SPRT(alpha=ALPHA, beta=0.2).evaluate(aa_stream)
+    bound = ALPHA / 0.8
+    assert result.rejected.mean() <= bound + 3 * np.sqrt(bound * (1 - bound) / N_EXPERIMENTS)
+    assert result.stopped.mean() > 0.99  # under H0 the SPRT ends by accepting it
+
+
+def test_repeated_fixed_horizon_tests_far_exceed_alpha_under_peeking(aa_stream):
+    # The naive dashboard: a two-sided z-test (and the exact binomial test) after every
+    # comparison, stopping at the first p <= 0.05. Measured about 0.56 and 0.5: ten times alpha.
+    wins = aa_stream.n_wins
+    n = aa_stream.n_wins + aa_stream.n_losses
+    z_pvalue = 2 * ndtr(-np.abs(2 * wins - n) / np.sqrt(n))
+    assert (z_pvalue <= ALPHA).any(axis=1).mean() > 2 * ALPHA
+    k = np.minimum(wins, n - wins)
+    exact = np.minimum(1.0, 2 * binom.cdf(k, n, 0.5))
+    assert (exact <= ALPHA).any(axis=1).mean() > 2 * ALPHA
+
+
+def test_the_same_fixed_horizon_test_looked_at_once_keeps_alpha(aa_stream):
+    # ...while one look at the planned horizon is fine (band: alpha +- 3 SE).
+    wins = aa_stream.n_wins[:, -1]
+    n = wins + aa_stream.n_losses[:, -1]
+    rate = (2 * ndtr(-np.abs(2 * wins - n) / np.sqrt(n)) <= ALPHA).mean()
+    assert abs(rate - ALPHA) <= 3 * np.sqrt(ALPHA * (1 - ALPHA) / N_EXPERIMENTS)
+
+
+def test_group_sequential_at_four_planned_looks_spends_exactly_alpha(aa_stream):
+    looks = np.array([499, 999, 1499, 1999])
+    stream = WinLoss(
+        n_wins=aa_stream.n_wins[:, looks],
+        n_losses=aa_stream.n_losses[:, looks],
+        n_ties=aa_stream.n_ties[:, looks],
+    )
+    for spending in ("obrien-fleming", "pocock", 2.0):
+        rate = GroupSequential(max_n=N_STEPS, spending=spending).evaluate(stream).rejected.mean()
+        assert abs(rate - ALPHA) <= 3 * np.sqrt(ALPHA * (1 - ALPHA) / N_EXPERIMENTS)
+
+
+def test_ties_split_or_dropped_keep_the_false_positive_rate():
+    rng = np.random.default_rng(99)
+    outcomes = rng.choice(
+        np.array([-1, 0, 1], dtype=np.int8), size=(N_EXPERIMENTS, N_STEPS), p=[0.35, 0.3, 0.35]
+    )
+    stream = WinLoss.from_outcomes(outcomes)
+    for policy in ("drop", "split"):
+        assert MixtureSPRT(n_opt=1000, tie_policy=policy).evaluate(stream).rejected.mean() <= BAND
+        assert BetaBinomialMixture(tie_policy=policy).evaluate(stream).rejected.mean() <= BAND
+
+
+def test_ab_mixture_tests_keep_the_false_positive_rate_on_proportions_and_means():
+    # Asymptotic validity (estimated variances), checked from the first user on.
+    rng = np.random.default_rng(5)
+    arm = rng.integers(0, 2, size=(N_EXPERIMENTS, N_STEPS))
+    conversions = TwoProportions.from_observations(arm, rng.random((N_EXPERIMENTS, N_STEPS)) < 0.1)
+    values = TwoMeans.from_observations(arm, rng.normal(1.0, 2.0, size=(N_EXPERIMENTS, N_STEPS)))
+    test = MixtureSPRT(n_opt=1000)
+    assert test.evaluate(conversions).rejected.mean() <= BAND  # measured 0.021
+    assert test.evaluate(values).rejected.mean() <= BAND  # measured 0.029
+
+
+def test_with_a_real_effect_every_test_stops_and_stops_early():
+    # Win rate 0.6: each sequential test rejects in >= 99% of 2,000 experiments within 2,000
+    # comparisons, and on average stops before the fixed-horizon sign test with 99% power
+    # (450 comparisons) would even look. Measured mean stopping n: SPRT 186, mixture 261,
+    # beta-binomial 241 (see benchmarks/results/stats_aa_study.md).
+    rng = np.random.default_rng(31)
+    outcomes = np.where(rng.random((N_EXPERIMENTS, N_STEPS)) < 0.6, 1, -1).astype(np.int8)
+    stream = WinLoss.from_outcomes(outcomes)
+    fixed_n = sample_size_sign_test(0.6, power=0.99).n_comparisons
+    for test in (SPRT(), MixtureSPRT(n_opt=1000), BetaBinomialMixture()):
+        result = test.evaluate(stream)
+        assert result.rejected.mean() >= 0.99
+        assert result.n_stopped[result.stopped].mean() < fixed_n
