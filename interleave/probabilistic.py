@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -297,12 +298,11 @@ class Probabilistic(Interleaver):
         for p in range(clicks[-1] + 1):
             if p == next_click:
                 probs = [0.0] * k
-                total = 0.0
                 for j in range(k):
                     r = ranks[j][p]
                     if r != ABSENT:
                         probs[j] = w[r] / softmaxes[j].normaliser()
-                        total += probs[j]
+                total = math.fsum(probs)  # exactly rounded: the same for any order of the rankers
                 out.append([x / total for x in probs] if total > 0 else probs)
                 c += 1
                 next_click = clicks[c] if c < len(clicks) else -1
@@ -464,23 +464,29 @@ class Probabilistic(Interleaver):
 
 
 def _expected_outcome(p_i: list[float], p_j: list[float]) -> float:
-    """``P(X > 0) - P(X < 0)`` for ``X = sum of independent +1 (p_i) / -1 (p_j) / 0`` steps."""
+    """``P(X > 0) - P(X < 0)`` for ``X = sum of independent +1 (p_i) / -1 (p_j) / 0`` steps.
+
+    Written so that swapping ``p_i`` and ``p_j`` negates the result exactly (every sum has two
+    operands or runs outward from 0), which keeps the credit of a relabelled record a mirror.
+    """
     m = len(p_i)
     if m == 0:
         return 0.0
-    dist = [0.0] * (2 * m + 1)  # dist[m + d] = P(difference == d)
-    dist[m] = 1.0
-    for step, (a, b) in enumerate(zip(p_i, p_j, strict=True)):
-        c = max(0.0, 1.0 - a - b)
-        new = [0.0] * (2 * m + 1)
-        for d in range(m - step, m + step + 1):
-            v = dist[d]
-            if v:
-                new[d] += v * c
-                new[d + 1] += v * a
-                new[d - 1] += v * b
-        dist = new
-    return sum(dist[m + 1 :]) - sum(dist[:m])
+    dist = [0.0] * (2 * m + 3)  # dist[m + 1 + d] = P(difference == d), one zero pad each side
+    dist[m + 1] = 1.0
+    for a, b in zip(p_i, p_j, strict=True):
+        c = max(0.0, 1.0 - (a + b))
+        dist = (
+            [0.0]
+            + [dist[t] * c + (dist[t - 1] * a + dist[t + 1] * b) for t in range(1, 2 * m + 2)]
+            + [0.0]
+        )
+    win = 0.0
+    lose = 0.0
+    for d in range(1, m + 1):
+        win += dist[m + 1 + d]
+        lose += dist[m + 1 - d]
+    return win - lose
 
 
 def _expected_outcome_batch(p_i: np.ndarray, p_j: np.ndarray) -> np.ndarray:
