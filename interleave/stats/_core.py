@@ -328,12 +328,12 @@ def as_count_array(name: str, values: Any) -> np.ndarray:
     """A non-empty array of non-negative integers (NaN, negatives and fractions are refused)."""
     array = as_real_array(name, values)
     if np.any(array < 0):
-        msg = f"`{name}` must hold non-negative counts, got a minimum of {array.min()!r}"
+        msg = f"`{name}` must hold non-negative counts, got a minimum of {array.min().item()!r}"
         raise InvalidArgument(msg)
     if np.any(array != np.floor(array)):
         msg = (
             f"`{name}` must hold whole counts, got fractional values such as "
-            f"{array[array != np.floor(array)][0]!r}"
+            f"{array[array != np.floor(array)][0].item()!r}"
         )
         raise InvalidArgument(msg)
     return array.astype(np.int64)

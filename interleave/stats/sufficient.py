@@ -149,7 +149,7 @@ class WinLoss(_Result):
         """
         array = as_real_array("outcomes", outcomes)
         if not np.all((array == 1) | (array == -1) | (array == 0)):
-            bad = array[(array != 1) & (array != -1) & (array != 0)][0]
+            bad = array[(array != 1) & (array != -1) & (array != 0)][0].item()
             msg = f"`outcomes` must hold +1 (win), -1 (loss) or 0 (tie), got {bad!r}"
             raise InvalidArgument(msg)
         wins = np.cumsum(array == 1, axis=-1, dtype=np.int64)
@@ -328,7 +328,7 @@ def _binary(name: str, values: Any) -> np.ndarray:
     if not np.all((array == 0) | (array == 1)):
         msg = (
             f"`{name}` must hold 0 or 1 (booleans are fine), got values such as "
-            f"{array[(array != 0) & (array != 1)][0]!r}"
+            f"{array[(array != 0) & (array != 1)][0].item()!r}"
         )
         raise InvalidArgument(msg)
     return array.astype(np.int64)
@@ -507,7 +507,7 @@ class CenteredSum(_Result):
         totals = as_real_array("total", total).astype(float)
         variances = as_real_array("variance", variance).astype(float)
         if np.any(variances < 0):
-            msg = f"`variance` must be >= 0, got a minimum of {variances.min()!r}"
+            msg = f"`variance` must be >= 0, got a minimum of {variances.min().item()!r}"
             raise InvalidArgument(msg)
         totals, variances = np.broadcast_arrays(totals, variances)
         n = np.broadcast_to(np.arange(1, totals.shape[-1] + 1, dtype=np.int64), totals.shape)

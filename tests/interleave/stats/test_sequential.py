@@ -80,7 +80,9 @@ def test_a_stream_evaluates_like_one_update_per_step(test, outcomes):
 @pytest.mark.parametrize("test", WIN_RATE_TESTS)
 def test_a_stopped_test_stays_stopped_while_data_keeps_accumulating(test):
     state = test.start().update(wins=200, losses=20)
-    assert state.stopped and state.decision is Decision.REJECT and state.n_stopped == 220
+    assert state.stopped
+    assert state.decision is Decision.REJECT
+    assert state.n_stopped == 220
     later = state.update(losses=500)
     assert later.decision is Decision.REJECT
     assert later.n_stopped == 220
