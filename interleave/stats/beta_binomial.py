@@ -138,7 +138,7 @@ class BetaBinomialMixture(_Result):
         data = as_stream(stream, (WinLoss,), "BetaBinomialMixture")
         k, m = data._successes(self.tie_policy)
         log_bf = self.log_bayes_factor(k, m)
-        pvalue = np.minimum(1.0, np.exp(-log_bf))
+        pvalue = np.exp(-np.maximum(log_bf, 0.0))
         raw = np.where(log_bf >= self._log_threshold, REJECT_CODE, CONTINUE_CODE)
         return monitor(np.asarray(data.n), log_bf, pvalue, raw)
 

@@ -150,7 +150,7 @@ def normal_mixture_pvalue(s: Any, v: Any, rho: float) -> Any:
     1.0
     """
     log_e = normal_mixture_log_e(s, v, rho)
-    return np.minimum(1.0, np.exp(-np.asarray(log_e)))[()]
+    return np.exp(-np.maximum(np.asarray(log_e), 0.0))[()]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -267,7 +267,7 @@ class MixtureSPRT(_Result):
         data = as_stream(stream, _KINDS, "MixtureSPRT")
         s, v = data._centred_array(self.tie_policy)
         log_e = 0.5 * np.log(self.rho / (v + self.rho)) + s * s / (2.0 * (v + self.rho))
-        pvalue = np.minimum(1.0, np.exp(-log_e))
+        pvalue = np.exp(-np.maximum(log_e, 0.0))
         raw = np.where(log_e >= self._log_threshold, REJECT_CODE, CONTINUE_CODE)
         return monitor(np.asarray(data.n), log_e, pvalue, raw)
 

@@ -171,7 +171,7 @@ class SPRT(_Result):
         data = as_stream(stream, (WinLoss,), "SPRT")
         k, m = data._successes(self.tie_policy)
         llr = k * self._win_step + (m - k) * self._loss_step
-        pvalue = np.minimum(1.0, np.exp(-llr))
+        pvalue = np.exp(-np.maximum(llr, 0.0))
         raw = np.where(
             llr >= self.log_upper,
             REJECT_CODE,

@@ -149,6 +149,8 @@ class SequentialSRM(_Result):
     _prior: tuple[float, ...] = dataclasses.field(init=False, repr=False, compare=False)
     _log_ratios: tuple[float, ...] = dataclasses.field(init=False, repr=False, compare=False)
     _prior_norm: float = dataclasses.field(init=False, repr=False, compare=False)
+    _prior_total: float = dataclasses.field(init=False, repr=False, compare=False)
+    _log_threshold: float = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.expected_ratios is None:
@@ -169,6 +171,8 @@ class SequentialSRM(_Result):
             ("_prior", prior),
             ("_log_ratios", tuple(math.log(r) for r in ratios)),
             ("_prior_norm", norm),
+            ("_prior_total", sum(prior)),
+            ("_log_threshold", math.log(1.0 / alpha)),
         ):
             object.__setattr__(self, name, value)
 
@@ -214,17 +218,18 @@ class SequentialSRM(_Result):
             )
             raise InvalidArgument(msg)
         log_bf = self.log_bayes_factor(data.n_assigned)
-        pvalue = np.minimum(1.0, np.exp(-log_bf))
+        pvalue = np.exp(-np.maximum(log_bf, 0.0))
         raw = np.where(log_bf >= math.log(1.0 / self.alpha), REJECT_CODE, CONTINUE_CODE)
         return monitor(data.n, log_bf, pvalue, raw)
 
     def _look(self, data: ArmCounts) -> tuple[float, float, Decision]:
         x = data.n_assigned
-        log_bf = self._prior_norm - math.lgamma(sum(self._prior) + sum(x))
+        lgamma = math.lgamma
+        log_bf = self._prior_norm - lgamma(self._prior_total + sum(x))
         for a, count, log_ratio in zip(self._prior, x, self._log_ratios, strict=True):
-            log_bf += math.lgamma(a + count) - count * log_ratio
+            log_bf += lgamma(a + count) - count * log_ratio
         pvalue = 1.0 if log_bf <= 0.0 else math.exp(-log_bf)
-        if log_bf >= math.log(1.0 / self.alpha):
+        if log_bf >= self._log_threshold:
             return log_bf, pvalue, Decision.REJECT
         return log_bf, pvalue, Decision.CONTINUE
 

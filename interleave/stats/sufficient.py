@@ -565,6 +565,16 @@ class ArmCounts(_Result):
 
     def update(self, counts: Any) -> ArmCounts:
         """The counts after ``counts[i]`` more users in arm ``i``."""
+        totals = self.n_assigned
+        if len(counts) == 2 == len(totals):  # the common A/B case, without the generic loop
+            first, second = counts
+            return _fast(
+                ArmCounts,
+                (
+                    totals[0] + count_increment("counts[0]", first),
+                    totals[1] + count_increment("counts[1]", second),
+                ),
+            )
         if len(counts) != len(self.n_assigned):
             msg = f"`counts` must have one entry per arm ({len(self.n_assigned)}), got {counts!r}"
             raise InvalidArgument(msg)

@@ -228,3 +228,10 @@ def test_a_start_with_data_counts_as_one_look():
     state = SPRT().start(WinLoss(n_wins=80, n_losses=20))
     assert state.decision is Decision.REJECT
     assert state.n_stopped == 100
+
+
+@pytest.mark.parametrize("test", WIN_RATE_TESTS)
+def test_long_one_sided_streams_raise_no_overflow_warnings(test):
+    # filterwarnings = error: an overflow in exp(-statistic) would fail this test.
+    result = test.evaluate(-np.ones(50_000))
+    assert np.all((result.pvalue >= 0) & (result.pvalue <= 1))
