@@ -56,8 +56,9 @@ def _fast(cls: type, *values: Any) -> Any:
     # Skip __init__ validation on the hot path: increments were checked, sums of valid data are
     # valid. object.__setattr__ is how frozen dataclasses set their own fields.
     obj = object.__new__(cls)
-    for name, value in zip(cls.__slots__, values, strict=True):
-        object.__setattr__(obj, name, value)
+    setattr_ = object.__setattr__
+    for name, value in zip(cls.__slots__, values):  # noqa: B905 (lengths match by construction)
+        setattr_(obj, name, value)
     return obj
 
 
@@ -189,7 +190,7 @@ class WinLoss(_Result):
 
 def _ab_centred(difference: float, variance: float, n: float) -> tuple[float, float]:
     if variance > 0:
-        return difference / math.sqrt(variance) * math.sqrt(n), n
+        return difference * math.sqrt(n / variance), n
     return 0.0, n
 
 
