@@ -350,16 +350,26 @@ def _list_sensitivity(signs: np.ndarray) -> np.ndarray:
 
 
 def _linprog(c, a_eq, b_eq, a_ub=None, b_ub=None, method="highs"):
-    return linprog(
-        c,
-        A_ub=a_ub,
-        b_ub=b_ub,
-        A_eq=a_eq,
-        b_eq=b_eq,
-        bounds=(0, None),
-        method=method,
-        options=_HIGHS,
-    )
+    """HiGHS with tight tolerances; on a solver error (not a verdict), retry with dual simplex.
+
+    Interior point can end in "Solve error" on an infeasible program instead of certifying it;
+    the simplex settles it.
+    """
+    attempts = [(method, _HIGHS), ("highs-ds", _HIGHS), ("highs-ds", {})]
+    for solver, options in attempts if method != "highs-ds" else attempts[1:]:
+        result = linprog(
+            c,
+            A_ub=a_ub,
+            b_ub=b_ub,
+            A_eq=a_eq,
+            b_eq=b_eq,
+            bounds=(0, None),
+            method=solver,
+            options=options,
+        )
+        if result.status in (0, 2):  # optimal or proven infeasible
+            break
+    return result
 
 
 def _solve_program(
@@ -614,6 +624,12 @@ class Optimized(Interleaver):
       entropy: lists on which random clicks favour one side tell little. (mpkato maximises
       instead Schuth et al.'s (2014) multileaving variance; for two rankers both prefer lists that
       balance credit, and they agree on the paper's small examples.)
+
+    Unbiased here means what the paper means: the expected credit *difference* is 0. The
+    win/loss *sign* of an impression (``preferences``, ``winner``) can still lean to one ranker
+    under random clicks, e.g. -0.029 for ``range(10)`` against ``range(5, 15)`` with each position
+    clicked with probability 0.3 (pinned in the tests); test fairness on
+    ``scores[0] - scores[1]``.
 
     The program depends only on the rankings, the length and the configuration, not on the
     request, so its solution is cached (an LRU of the last 256 ranking pairs, thread-safe; a

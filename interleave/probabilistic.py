@@ -337,13 +337,29 @@ class Probabilistic(Interleaver):
         cumulative = np.cumsum(probs, axis=1)
         u = rng.random((n, len(clicks)))
         picked = (u[:, :, None] >= cumulative[None, :, :]).sum(axis=2)  # k means "nobody"
-        counts_sorted = np.stack([(picked == slot).sum(axis=1) for slot in range(k)], axis=1)
-        counts = np.empty_like(counts_sorted)
-        counts[:, order] = counts_sorted
-        scores = tuple(float(x) for x in counts.mean(axis=0))
-        signs = np.sign(counts[:, :, None] - counts[:, None, :]).mean(axis=0)
-        preferences = tuple(tuple(float(x) for x in row) for row in signs)
-        return Credit(self.name, scores, preferences, clicks)
+        counts = np.stack([(picked == slot).sum(axis=1) for slot in range(k)], axis=1)
+        slot_scores = counts.mean(axis=0)
+        slot_signs = np.sign(counts[:, :, None] - counts[:, None, :]).mean(axis=0)
+        # Identical rankers (same ranks) are interchangeable, as in the exact credit: average
+        # their estimates so that the result does not depend on which of them came first.
+        keys = [(interleaving.ranking_lengths[j], interleaving.ranks[j]) for j in order]
+        start = 0
+        for end in range(1, k + 1):
+            if end == k or keys[end] != keys[start]:
+                if end - start > 1:
+                    group = list(range(start, end))
+                    slot_scores[group] = slot_scores[group].mean()
+                    slot_signs[group, :] = slot_signs[group, :].mean(axis=0)
+                    slot_signs[:, group] = slot_signs[:, group].mean(axis=1, keepdims=True)
+                    slot_signs[np.ix_(group, group)] = 0.0
+                start = end
+        scores = [0.0] * k
+        preferences = [[0.0] * k for _ in range(k)]
+        for s, j in enumerate(order):
+            scores[j] = float(slot_scores[s])
+            for t, i in enumerate(order):
+                preferences[j][i] = float(slot_signs[s, t])
+        return Credit(self.name, tuple(scores), tuple(map(tuple, preferences)), clicks)
 
     # -- batch -----------------------------------------------------------------------------------
 
