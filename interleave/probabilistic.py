@@ -1,9 +1,8 @@
 """Probabilistic interleaving and multileaving, with credit marginalised exactly over assignments.
 
 Hofmann, Whiteson & de Rijke, "A probabilistic method for inferring preferences from clicks",
-CIKM 2011; multileaving: Schuth, Bruintjes, Buüttner, van Doorn, Groenland, Oosterhuis, Tran,
-Veeling, van der Velde, Wechsler, Woudenberg & de Rijke, "Probabilistic multileave for online
-retrieval evaluation", SIGIR 2015.
+CIKM 2011; multileaving: Schuth et al., "Probabilistic multileave for online retrieval
+evaluation", SIGIR 2015.
 """
 
 from __future__ import annotations

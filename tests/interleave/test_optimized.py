@@ -223,6 +223,14 @@ def test_lists_formulation_beyond_the_cap_fails_naming_the_count():
         )
 
 
+def test_flow_program_beyond_its_graph_cap_fails_naming_the_size():
+    rankings = [list(range(250)), list(range(125, 375))]
+    with pytest.raises(
+        TooManyCandidates, match=r"prefix graph of [\d,]+ edges, more than the 20,000"
+    ):
+        Optimized().solve(rankings)
+
+
 def test_length_one_hundred_solves_unbiased_with_the_flow_program():
     # 50% overlap, 100 items each: ~7e29 candidate lists; the auto formulation switches to flow.
     rankings = [list(range(100)), list(range(50, 150))]

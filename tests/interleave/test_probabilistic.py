@@ -281,6 +281,18 @@ def test_sampled_credit_is_a_pure_function_of_the_record_and_clicks():
     assert mirrored.scores == tuple(original.scores[o] for o in [2, 0, 1])
 
 
+def test_sampled_credit_treats_identical_rankers_alike():
+    # Found by the contract suite: with two identical rankers, which one is drawn first must not
+    # matter, so their estimates are averaged (as the exact credit, they get the same score).
+    method = Probabilistic(credit_samples=7)
+    il = method.interleave([[0, 1], [0, 1], [2, 0]], key="k", seed=0)
+    credit = method.credit(il, [0, 1])
+    assert credit.scores[0] == credit.scores[1]
+    assert credit.preferences[0][1] == 0.0
+    mirrored = method.credit(il.relabel([1, 0, 2]), [0, 1])
+    assert mirrored == credit
+
+
 # -- batch ----------------------------------------------------------------------------------------
 
 
