@@ -39,6 +39,7 @@ __all__ = ["ClickModel", "Evaluation", "FitResult", "NotFittedError"]
 
 PRIOR = 0.5  # PyClick's starting value and the value of an unseen (query, item) pair
 EM_CAP = 1.0 - 1e-6  # PyClick's ParamEM.PROB_MIN guard against log(0)
+SIMULATION_CHUNK = 1 << 15  # impressions simulated per block
 
 
 class NotFittedError(InterleaveError, ValueError):
@@ -454,7 +455,17 @@ class ClickModel:
         propensity: np.ndarray | None,
         rng: np.random.Generator,
     ) -> np.ndarray:
-        return self._simulate(self._gather(index, shape, propensity), shape, rng)
+        # Row chunks keep the per-cell parameter arrays small: peak memory stays flat however
+        # many impressions are simulated.
+        n, k = shape
+        out = np.empty(shape, dtype=bool)
+        for start in range(0, n, SIMULATION_CHUNK):
+            rows = slice(start, min(n, start + SIMULATION_CHUNK))
+            part = (rows.stop - rows.start, k)
+            sub_index = None if index is None else index[rows]
+            sub_propensity = None if propensity is None else propensity[rows]
+            out[rows] = self._simulate(self._gather(sub_index, part, sub_propensity), part, rng)
+        return out
 
     def fit(self, sessions: pl.DataFrame) -> Self:
         """Estimate the parameters from a session log; return a new fitted model.
