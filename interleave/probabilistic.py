@@ -501,7 +501,7 @@ def _expected_outcome(p_i: list[float], p_j: list[float]) -> float:
     for d in range(1, m + 1):
         win += dist[m + 1 + d]
         lose += dist[m + 1 - d]
-    return win - lose
+    return min(1.0, max(-1.0, win - lose))  # rounding can overshoot by an ulp
 
 
 def _expected_outcome_batch(p_i: np.ndarray, p_j: np.ndarray) -> np.ndarray:
@@ -517,4 +517,4 @@ def _expected_outcome_batch(p_i: np.ndarray, p_j: np.ndarray) -> np.ndarray:
         new[:, 1:] += dist[:, :-1] * a
         new[:, :-1] += dist[:, 1:] * b
         dist = new
-    return dist[:, length + 1 :].sum(axis=1) - dist[:, :length].sum(axis=1)
+    return np.clip(dist[:, length + 1 :].sum(axis=1) - dist[:, :length].sum(axis=1), -1.0, 1.0)

@@ -217,6 +217,15 @@ def test_identical_rankings_never_prefer_either():
         assert credit.winner is None
 
 
+def test_preferences_stay_within_minus_one_and_one():
+    # Found by the contract suite: the sum of the outcome distribution can round to 1 + 2e-16.
+    method = Probabilistic()
+    rankings = [[5, 1], [5, 1, 2, 3, 4]]
+    il = method.interleave(rankings, key="k", seed=0)
+    credit = method.credit(il, list(range(len(il.items))))
+    assert all(-1.0 <= x <= 1.0 for row in credit.preferences for x in row)
+
+
 def test_no_clicks_give_zero_credit():
     method = Probabilistic()
     il = method.interleave([[1, 2, 3], [3, 2, 1], [2, 4]], key="k")
