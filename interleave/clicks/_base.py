@@ -349,7 +349,7 @@ class ClickModel:
         table = self._require()
         if self._KEYLESS:
             source = relevance if relevance is not None else items
-            if source is None or (query is not None and items is None):
+            if source is None:
                 name = type(self).__name__
                 msg = f"{name} needs the shape of the lists: pass `relevance` or `items`"
                 raise InvalidArgument(msg)
