@@ -221,12 +221,12 @@ def _grade_table(values: dict[str, np.ndarray]) -> _Table:
 class ClickModel:
     """Base class of every click model: a simulated user and a model fitted from logs.
 
-    Subclasses declare their result parameters and implement the model-specific hooks; this
-    class does the rest: input validation, parameter lookup, fitting plumbing and evaluation.
-    Fitted and constructed models never change: :meth:`fit` returns a new model.
+    Subclasses implement the model-specific hooks (``_probabilities``, ``_conditional``,
+    ``_simulate``, ``_estimate``); this class does the rest: input validation, parameter
+    lookup, fitting plumbing and evaluation. Fitted and constructed models never change:
+    :meth:`fit` returns a new model.
     """
 
-    _RESULT_PARAMETERS: ClassVar[tuple[str, ...]] = ("attractiveness",)
     _SCALED: ClassVar[str] = "attractiveness"  # the P(click | examined) that `propensity` scales
     _KEYLESS: ClassVar[bool] = False  # True for models without result parameters
 

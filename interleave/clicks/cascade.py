@@ -101,7 +101,6 @@ class CascadeModel(ClickModel):
     (2, 3)
     """
 
-    _RESULT_PARAMETERS: ClassVar[tuple[str, ...]] = ("p_click", "p_stop")
     _SCALED: ClassVar[str] = "p_click"
 
     def __init__(

@@ -28,7 +28,6 @@ __all__ = ["DocumentCTR", "GlobalCTR", "RankCTR"]
 
 
 class _IndependentClicks(ClickModel):
-    _RESULT_PARAMETERS: ClassVar[tuple[str, ...]] = ("ctr",)
     _SCALED: ClassVar[str] = "ctr"
 
     def _probabilities(self, v, shape):

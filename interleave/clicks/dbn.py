@@ -129,8 +129,6 @@ class DBN(ClickModel):
     array([[0.8   , 0.0936, 0.3302]])
     """
 
-    _RESULT_PARAMETERS = ("attractiveness", "satisfaction")
-
     def __init__(self, *, by: str = "document", n_iterations: int = 50) -> None:
         super().__init__(by=by)
         self._n_iterations = check_int("n_iterations", n_iterations, minimum=1)
