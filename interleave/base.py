@@ -114,6 +114,17 @@ class Randomness:
 
 def click_positions(clicks: Any, n_shown: int) -> tuple[int, ...]:
     """Validate clicks given as positions (ints) or as a bool mask; return sorted positions."""
+    if type(clicks) is list or type(clicks) is tuple:
+        # Hot path of a live API: a short list of int positions.
+        kinds = set(map(type, clicks))
+        if not kinds or kinds == {int}:
+            positions = sorted(clicks)
+            if not positions or (
+                positions[0] >= 0
+                and positions[-1] < n_shown
+                and len(set(positions)) == len(positions)
+            ):
+                return tuple(positions)
     if isinstance(clicks, np.ndarray):
         if clicks.ndim != 1:
             msg = f"`clicks` must be one-dimensional, got an array of shape {clicks.shape}"

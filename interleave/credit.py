@@ -95,6 +95,10 @@ class Credit:
 
 def sign_preferences(scores: Sequence[float]) -> tuple[tuple[float, ...], ...]:
     """Preferences from comparing scores: ``sign(scores[i] - scores[j])``."""
+    if len(scores) == 2:
+        a, b = scores
+        outcome = float((a > b) - (a < b))
+        return ((0.0, outcome), (-outcome, 0.0))
     return tuple(tuple(float((a > b) - (a < b)) for b in scores) for a in scores)
 
 
