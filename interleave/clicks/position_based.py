@@ -48,7 +48,9 @@ class PBM(ClickModel):
     EM (as PyClick): with ``e`` the examination of the rank and ``a`` the attractiveness of the
     result, a click sets both posteriors to 1; a skip gives ``P(A=1 | skip) = (1-e) a / (1 - e a)``
     and ``P(E=1 | skip) = e (1-a) / (1 - e a)``. Each iteration updates every parameter from the
-    previous iteration's values.
+    previous iteration's values. Only the products ``examination * attractiveness`` are
+    identified: ``(c e, a / c)`` fits equally well, and EM started at 1/2 returns one member of
+    that family. Compare fitted parameters after fixing one of them (e.g. ``examination[0]``).
 
     Examples
     --------

@@ -55,6 +55,11 @@ class UBM(ClickModel):
         Shape (k, k): ``examination[r, j]`` with ``j = 0`` for no click above rank r and
         ``j = 1 + p`` for a last click at rank p above r (0-based); cells with ``j > r`` are NaN.
 
+    Notes
+    -----
+    EM as PyClick's ``UBM`` (the PBM updates with examination indexed by ``(r, j)``). As for
+    PBM, examination and attractiveness are identified only up to a common scale.
+
     Examples
     --------
     >>> import numpy as np
