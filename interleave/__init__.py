@@ -17,6 +17,8 @@ from interleave.base import Interleaver
 from interleave.batch import InterleavingBatch
 from interleave.credit import Credit, CreditBatch, Tally, per_group_preference, tally
 from interleave.errors import DataWarning, InterleaveError, InvalidArgument
+from interleave.optimized import Optimized, OptimizedInfeasible, TooManyCandidates
+from interleave.probabilistic import Probabilistic
 from interleave.ranking import Interleaving
 from interleave.team_draft import TeamDraft
 
@@ -30,8 +32,12 @@ __all__ = [
     "Interleaving",
     "InterleavingBatch",
     "InvalidArgument",
+    "Optimized",
+    "OptimizedInfeasible",
+    "Probabilistic",
     "Tally",
     "TeamDraft",
+    "TooManyCandidates",
     "per_group_preference",
     "tally",
 ]
