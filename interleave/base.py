@@ -97,11 +97,6 @@ class Randomness:
             bits |= sum(1 << (256 + i) for i, u in enumerate(extra) if u < 0.5)
         return bits & ((1 << n) - 1)
 
-    def coins(self, n: int) -> list[int]:
-        """``n`` fair coins as a list of 0/1 ints (the same coins as :meth:`coin_bits`)."""
-        bits = self.coin_bits(n)
-        return [(bits >> i) & 1 for i in range(n)]
-
     def uniforms(self, n: int) -> list[float]:
         """``n`` uniforms in [0, 1) (from a Generator: ``rng.random(n)``)."""
         if self._rng is not None:

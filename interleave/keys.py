@@ -8,7 +8,7 @@ lkpy's ``random.py`` does, so distinct keys do not collide in practice.
 
 Three consumers, three tools:
 
-- the per-request hot path (microseconds): :func:`key_digest` + :func:`digest_bits` /
+- the per-request hot path (microseconds): :func:`key_digest` (its bits are coins) and
   :func:`digest_uniforms`, pure ``hashlib``, no numpy Generator (building one costs ~10 us);
 - simulation: :func:`rng_for` gives a numpy ``Generator`` per (seed, key), and :func:`as_generator`
   is the one place a user's ``rng`` argument (SPEC 7) becomes a Generator;
@@ -32,7 +32,6 @@ from interleave.errors import InvalidArgument
 __all__ = [
     "ENCODING_VERSION",
     "as_generator",
-    "digest_bits",
     "digest_uniforms",
     "key_digest",
     "md5_bucket",
@@ -112,11 +111,6 @@ def key_digest(seed: int | None, *key: Any) -> bytes:
 def _encode_seed(seed: int) -> bytes:
     # An experiment has one seed and serves millions of requests: encode it once.
     return _encode_part(seed)
-
-
-def digest_bits(digest: bytes) -> int:
-    """The digest as one big integer: bit ``i`` is ``(digest_bits(d) >> i) & 1`` (256 bits)."""
-    return int.from_bytes(digest, "little")
 
 
 def digest_uniforms(digest: bytes, n: int) -> list[float]:

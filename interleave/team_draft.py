@@ -212,10 +212,10 @@ class TeamDraft(Interleaver):
         length = self.resolve_length(lists)
         k = len(lists)
         item_ids, rank_table = union_index(lists)
+        lookup = {item: u for u, item in enumerate(item_ids)}
         if k == 2 and length <= _MAX_TABULATED_LENGTH:
             coins = generator.random((n, length)) < 0.5
             codes = (coins.astype(np.int32) << np.arange(length, dtype=np.int32)).sum(axis=1)
-            lookup = {item: u for u, item in enumerate(item_ids)}
             table_items = np.full((1 << length, length), -1, dtype=np.int32)
             table_teams = np.full((1 << length, length), -1, dtype=np.int8)
             for code in np.flatnonzero(np.bincount(codes, minlength=1 << length)).tolist():
@@ -237,7 +237,7 @@ class TeamDraft(Interleaver):
         # Union index of each ranking's items, padded with the sentinel n_union ("nothing left").
         padded = np.full((k, max(map(len, lists)) + 1), n_union, dtype=np.int32)
         for j, ranking in enumerate(lists):
-            padded[j, : len(ranking)] = rank_table[j].argsort()[n_union - len(ranking) :]
+            padded[j, : len(ranking)] = [lookup[item] for item in ranking]
         ranks_ext = np.concatenate([rank_table, np.full((k, 1), -1, dtype=np.int32)], axis=1)
 
         if k == 2:
