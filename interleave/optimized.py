@@ -393,11 +393,30 @@ def _solve_program(
     result = _linprog(cost, a_eq, b_eq, method=method)
     if result.status == 0:
         return result.x, False
-    if result.status != 2:  # pragma: no cover - numerical trouble in HiGHS
-        msg = f"the optimized-interleaving LP failed: {result.message}"
-        raise InvalidArgument(msg)
+    if result.status == 2 and not relax:
+        return None
+    # Proven infeasible, or HiGHS could not tell (numerical trouble, seen on long lists of unequal
+    # length): the least-biased program is always feasible and settles it either way.
+    x, least = _least_biased(cost, structure, structure_rhs, bias_rows, method)
+    if result.status != 2 and least <= _UNBIASED_TOLERANCE:
+        return x, False
     if not relax:
         return None
+    return x, True
+
+
+#: Total absolute bias over cut-offs below which the least-biased program counts as unbiased.
+_UNBIASED_TOLERANCE = 1e-9
+
+
+def _least_biased(
+    cost: np.ndarray,
+    structure: Any,
+    structure_rhs: np.ndarray,
+    bias_rows: Any,
+    method: str,
+) -> tuple[np.ndarray, float]:
+    """The distribution with the least total absolute bias, best ``cost`` among those; its bias."""
     m = bias_rows.shape[0]
     n = structure.shape[1]
     cumulative = sparse.csr_array(np.tril(np.ones((m, m)))) @ sparse.csr_array(bias_rows)
@@ -424,7 +443,7 @@ def _solve_program(
         method,
     )
     x = stage2.x if stage2.status == 0 else stage1.x
-    return x[:n], True
+    return x[:n], float(least)
 
 
 def _polish(x: np.ndarray, rows: np.ndarray, rhs: np.ndarray) -> np.ndarray:

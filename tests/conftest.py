@@ -16,7 +16,14 @@ SHARED_DATA = Path(
     )
 )
 
-settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: CI sees the same examples on every run, so a red build is a reproducible bug, not
+# the luck of the draw. HYPOTHESIS_PROFILE=explore searches new examples (run it while developing).
+settings.register_profile(
+    "default", deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "explore", deadline=None, max_examples=500, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
