@@ -188,35 +188,46 @@ class WinLoss(_Result):
 # ----------------------------------------------------------------------------- A/B: shared
 
 
-def _ab_centred(difference: float, variance: float, n: float) -> tuple[float, float]:
-    if variance > 0:
-        return difference * math.sqrt(n / variance), n
-    return 0.0, n
+class _DifferenceOfMeans(_Result):
+    """What the A/B kinds share: the normal-mixture inputs of a difference ``b - a``.
 
+    A kind provides ``_scalar_moments()`` (difference and its variance, now) and ``_moments()``
+    (the same per look, as arrays); the mixture reads the standardised difference scaled by
+    ``sqrt(n)``, so ``v = n``.
+    """
 
-def _ab_centred_array(difference: Any, variance: Any, n: Any) -> tuple[np.ndarray, np.ndarray]:
-    n = np.asarray(n, dtype=float)
-    variance = np.asarray(variance, dtype=float)
-    positive = variance > 0
-    safe = np.where(positive, variance, 1.0)
-    s = np.where(positive, difference / np.sqrt(safe) * np.sqrt(n), 0.0)
-    return s, n
+    __slots__ = ()
 
+    def _centred(self, tie_policy: str = "drop") -> tuple[float, float]:
+        difference, variance = self._scalar_moments()
+        n = float(self.n)
+        if variance > 0:
+            return difference * math.sqrt(n / variance), n
+        return 0.0, n
 
-def _ab_interval(
-    difference: float, variance: float, n: float, halfwidth: float
-) -> tuple[float, float]:
-    if not variance > 0 or n == 0:
-        return -math.inf, math.inf
-    margin = halfwidth * math.sqrt(variance) / math.sqrt(n)
-    return difference - margin, difference + margin
+    def _centred_array(self, tie_policy: str = "drop") -> tuple[np.ndarray, np.ndarray]:
+        difference, variance = self._moments()
+        n = np.asarray(self.n, dtype=float)
+        variance = np.asarray(variance, dtype=float)
+        positive = variance > 0
+        safe = np.where(positive, variance, 1.0)
+        s = np.where(positive, difference / np.sqrt(safe) * np.sqrt(n), 0.0)
+        return s, n
+
+    def _interval(self, halfwidth: float, tie_policy: str = "drop") -> tuple[float, float]:
+        difference, variance = self._scalar_moments()
+        n = float(self.n)
+        if not variance > 0 or n == 0:
+            return -math.inf, math.inf
+        margin = halfwidth * math.sqrt(variance) / math.sqrt(n)
+        return difference - margin, difference + margin
 
 
 # ---------------------------------------------------------------------------- TwoProportions
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class TwoProportions(_Result):
+class TwoProportions(_DifferenceOfMeans):
     """A/B conversions: successes and trials per arm (``a`` production, ``b`` candidate).
 
     Examples
@@ -311,18 +322,6 @@ class TwoProportions(_Result):
         p_b = self.n_successes_b / n_b
         return p_b - p_a, p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b
 
-    def _centred(self, tie_policy: str = "drop") -> tuple[float, float]:
-        difference, variance = self._scalar_moments()
-        return _ab_centred(difference, variance, float(self.n))
-
-    def _centred_array(self, tie_policy: str = "drop") -> tuple[np.ndarray, np.ndarray]:
-        difference, variance = self._moments()
-        return _ab_centred_array(difference, variance, self.n)
-
-    def _interval(self, halfwidth: float, tie_policy: str = "drop") -> tuple[float, float]:
-        difference, variance = self._scalar_moments()
-        return _ab_interval(difference, variance, float(self.n), halfwidth)
-
 
 def _binary(name: str, values: Any) -> np.ndarray:
     array = as_real_array(name, values)
@@ -339,7 +338,7 @@ def _binary(name: str, values: Any) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class TwoMeans(_Result):
+class TwoMeans(_DifferenceOfMeans):
     """A/B metric with a mean: per arm the count, the sum and the sum of squares.
 
     Examples
@@ -447,18 +446,6 @@ class TwoMeans(_Result):
         var_a = max(self.sum_squares_a - n_a * mean_a * mean_a, 0.0) / (n_a - 1)
         var_b = max(self.sum_squares_b - n_b * mean_b * mean_b, 0.0) / (n_b - 1)
         return mean_b - mean_a, var_a / n_a + var_b / n_b
-
-    def _centred(self, tie_policy: str = "drop") -> tuple[float, float]:
-        difference, variance = self._scalar_moments()
-        return _ab_centred(difference, variance, float(self.n))
-
-    def _centred_array(self, tie_policy: str = "drop") -> tuple[np.ndarray, np.ndarray]:
-        difference, variance = self._moments()
-        return _ab_centred_array(difference, variance, self.n)
-
-    def _interval(self, halfwidth: float, tie_policy: str = "drop") -> tuple[float, float]:
-        difference, variance = self._scalar_moments()
-        return _ab_interval(difference, variance, float(self.n), halfwidth)
 
 
 # ------------------------------------------------------------------------------ CenteredSum

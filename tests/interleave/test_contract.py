@@ -56,12 +56,6 @@ def make(name, length=None):
     return METHODS[name][0](length)
 
 
-item_ids = st.one_of(
-    st.lists(st.integers(0, 30), min_size=1, max_size=12, unique=True),
-    st.lists(st.sampled_from("abcdefghijklmnopqrstuvwxyz"), min_size=1, max_size=12, unique=True),
-)
-
-
 @st.composite
 def ranking_sets(draw, max_rankers=2):
     ids = draw(st.lists(st.integers(0, 30), min_size=1, max_size=15, unique=True))
