@@ -16,8 +16,8 @@ import numpy as np
 
 from benchmarks._harness import median_seconds
 from interleave import optimized
-from interleave.optimized import Optimized, TooManyCandidates, _list_sensitivity
-from interleave.probabilistic import Probabilistic
+from interleave.methods.optimized import Optimized, TooManyCandidates, _list_sensitivity
+from interleave.methods.probabilistic import Probabilistic
 
 # (case, n) -> (target in microseconds or None, incumbent text)
 TARGETS = {

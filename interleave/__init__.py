@@ -12,15 +12,19 @@ Examples
 (0.0, 1.0)
 """
 
-from interleave.balanced import Balanced
-from interleave.base import Interleaver
 from interleave.batch import InterleavingBatch
 from interleave.credit import Credit, CreditBatch, Tally, per_group_preference, tally
 from interleave.errors import DataWarning, InterleaveError, InvalidArgument
-from interleave.optimized import Optimized, OptimizedInfeasible, TooManyCandidates
-from interleave.probabilistic import Probabilistic
+from interleave.methods import (
+    Balanced,
+    Interleaver,
+    Optimized,
+    OptimizedInfeasible,
+    Probabilistic,
+    TeamDraft,
+    TooManyCandidates,
+)
 from interleave.ranking import Interleaving
-from interleave.team_draft import TeamDraft
 
 __all__ = [
     "Balanced",

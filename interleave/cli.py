@@ -1,32 +1,60 @@
 """The ``interleave`` command. Thin: it parses arguments and prints; the work lives in the library.
 
-``interleave demo`` runs the main job on the embedded sample (see :mod:`interleave.demo`).
+Each subcommand lives beside the layer it drives, in a module that defines
+``configure(parser)`` (its options) and ``run(args) -> int`` (its exit code):
+
+- ``interleave demo``: the main job (:mod:`interleave.demo`);
+- ``interleave evaluate``: two rankers judged on click logs (:mod:`interleave.logs.command`);
+- ``interleave serve``: the sidecar service (:mod:`interleave.serving.command`).
+
+Modules are imported only when their subcommand (or ``--help``) needs them, so ``interleave demo``
+never pays for the service's imports, and a missing optional extra fails only its own command.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import sys
+from types import ModuleType
 
 from interleave import __version__
-from interleave.errors import InvalidArgument
+from interleave.errors import InterleaveError
 
-__all__ = ["main"]
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]
+
+# name -> (module, one-line help). A module that cannot be imported (a layer not built yet, or an
+# optional extra missing) leaves its subcommand out of the parser, saying why in `--help`.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (
+        "interleave.demo",
+        "the seed scenario: A/B, canary, shadow and interleaving on the same simulated users",
+    ),
+    "evaluate": (
+        "interleave.logs.command",
+        "which of two rankers wins on click logs (interleaving, production or A/B logs)",
+    ),
+    "serve": (
+        "interleave.serving.command",
+        "run the sidecar service: interleave, record clicks, live results and dashboard",
+    ),
+}
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from interleave.demo import run_demo
-
-    result = run_demo(args.method, click_model=args.click_model, seed=args.seed, length=args.length)
-    print(json.dumps(result.to_dict(), indent=2) if args.json else result)
-    return 0
+def _load(module_name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        # Only a missing layer or extra is tolerated; a broken import inside our own code is not.
+        if error.name is not None and (
+            module_name == error.name or module_name.startswith(error.name + ".")
+        ):
+            return None
+        raise
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``interleave`` command."""
-    from interleave.demo import CLICK_MODELS, METHODS
-
     parser = argparse.ArgumentParser(
         prog="interleave",
         description="Does the candidate ranker beat production? Interleaving, A/B, canary and "
@@ -34,27 +62,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"interleave {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser(
-        "demo",
-        help="interleave the embedded sample's two rankers, simulate clicks, test the difference",
-    )
-    demo.add_argument("--method", choices=sorted(METHODS), default="team_draft")
-    demo.add_argument("--click-model", choices=CLICK_MODELS, default="navigational")
-    demo.add_argument("--seed", type=int, default=7, help="experiment seed (default 7)")
-    demo.add_argument("--length", type=int, default=10, help="items shown per request")
-    demo.add_argument("--json", action="store_true", help="print the result as JSON")
-    demo.set_defaults(run=_demo)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        module = _load(module_name)
+        if module is None:
+            continue
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        module.configure(sub)
+        sub.set_defaults(run=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``interleave`` console script."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``interleave`` console script: exit 0 on success, 2 on bad input."""
     try:
+        args = build_parser().parse_args(argv)
         return args.run(args)
-    except InvalidArgument as error:
+    except InterleaveError as error:
         print(f"interleave: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # A command-line tool interrupted by Ctrl-C exits 128 + SIGINT with one line, no traceback.
+        print("interleave: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

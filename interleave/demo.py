@@ -9,25 +9,27 @@ which comparison a team watching a dashboard could have stopped. The candidate i
 
 from __future__ import annotations
 
+import argparse
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from interleave._checks import check_int, check_one_of
-from interleave.balanced import Balanced
-from interleave.base import Interleaver
 from interleave.clicks import CascadeModel
 from interleave.credit import tally
 from interleave.keys import rng_for
+from interleave.methods.balanced import Balanced
+from interleave.methods.base import Interleaver
+from interleave.methods.optimized import Optimized
+from interleave.methods.probabilistic import Probabilistic
+from interleave.methods.team_draft import TeamDraft
 from interleave.metrics import ndcg
-from interleave.optimized import Optimized
-from interleave.probabilistic import Probabilistic
 from interleave.sample import sample_requests
 from interleave.stats import MixtureSPRT, sign_test
-from interleave.team_draft import TeamDraft
 
-__all__ = ["METHODS", "DemoResult", "run_demo"]
+__all__ = ["METHODS", "DemoResult", "configure", "run", "run_demo"]
 
 METHODS = {
     "team_draft": TeamDraft,
@@ -167,3 +169,19 @@ def run_demo(
         ndcg_legacy=float(np.mean([ndcg(r.legacy, r.relevance) for r in requests])),
         ndcg_candidate=float(np.mean([ndcg(r.candidate, r.relevance) for r in requests])),
     )
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``interleave demo``."""
+    parser.add_argument("--method", choices=sorted(METHODS), default="team_draft")
+    parser.add_argument("--click-model", choices=CLICK_MODELS, default="navigational")
+    parser.add_argument("--seed", type=int, default=7, help="experiment seed (default 7)")
+    parser.add_argument("--length", type=int, default=10, help="items shown per request")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``interleave demo`` with parsed arguments; print the result."""
+    result = run_demo(args.method, click_model=args.click_model, seed=args.seed, length=args.length)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result)
+    return 0

@@ -6,7 +6,7 @@ import itertools
 from collections import Counter
 from fractions import Fraction
 
-from interleave.base import Randomness
+from interleave.methods.base import Randomness
 from interleave.ranking import validate_rankings
 
 

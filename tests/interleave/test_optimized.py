@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from interleave import Interleaving, InvalidArgument
-from interleave.optimized import Optimized, OptimizedInfeasible, TooManyCandidates
+from interleave.methods.optimized import Optimized, OptimizedInfeasible, TooManyCandidates
 
 # -- independent references -----------------------------------------------------------------------
 

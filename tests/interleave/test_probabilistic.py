@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from interleave import Interleaving, InvalidArgument
-from interleave.probabilistic import Probabilistic
+from interleave.methods.probabilistic import Probabilistic
 
 # -- an independent reference: the generative model written out naively ---------------------------
 

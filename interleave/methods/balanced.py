@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from interleave._checks import check_int, check_one_of
-from interleave.base import Interleaver, Randomness
 from interleave.batch import InterleavingBatch, union_index
 from interleave.credit import Credit, CreditBatch, sign_preferences
 from interleave.keys import as_generator
+from interleave.methods.base import Interleaver, Randomness
 from interleave.ranking import ABSENT, Interleaving, validate_rankings
 
 __all__ = ["Balanced"]

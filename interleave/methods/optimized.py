@@ -18,11 +18,11 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 from interleave._checks import check_int, check_one_of
-from interleave.base import Interleaver, Randomness
 from interleave.batch import InterleavingBatch, union_index
 from interleave.credit import Credit, CreditBatch
 from interleave.errors import InvalidArgument
 from interleave.keys import as_generator
+from interleave.methods.base import Interleaver, Randomness
 from interleave.ranking import ABSENT, Interleaving, validate_rankings
 
 __all__ = ["Optimized", "OptimizedInfeasible", "OptimizedSolution", "TooManyCandidates"]

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from interleave._checks import check_int, check_real
-from interleave.base import Interleaver, Randomness
 from interleave.batch import InterleavingBatch, union_index
 from interleave.credit import Credit, CreditBatch
 from interleave.errors import InvalidArgument
 from interleave.keys import as_generator, rng_for
+from interleave.methods.base import Interleaver, Randomness
 from interleave.ranking import ABSENT, Interleaving, validate_rankings
 
 __all__ = ["Probabilistic"]

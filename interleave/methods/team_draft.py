@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 
 from interleave._checks import check_int
-from interleave.base import Interleaver, Randomness
 from interleave.batch import InterleavingBatch, union_index
 from interleave.credit import Credit, CreditBatch, sign_preferences
 from interleave.errors import InvalidArgument
 from interleave.keys import as_generator
+from interleave.methods.base import Interleaver, Randomness
 from interleave.ranking import validate_rankings
 
 __all__ = ["TeamDraft"]
