@@ -1,4 +1,4 @@
-"""The one rule of the fuzz suites: only the library's own errors escape, in bounded time and memory.
+"""The fuzz rule: only the library's own errors escape, in bounded time and memory.
 
 ``call_bounded(fn, *args, **kwargs)`` runs one call of a public entry point on hostile input and
 fails the test when the call
@@ -26,7 +26,7 @@ import pytest
 
 from interleave.errors import InterleaveError
 
-__all__ = ["call_bounded", "bounded"]
+__all__ = ["bounded", "call_bounded"]
 
 
 class _Hang(BaseException):
@@ -85,7 +85,7 @@ def call_bounded(
             f"{getattr(fn, '__qualname__', fn)} allocated past {max_extra_bytes / 2**30:.1f} GiB "
             "without checking a bound first"
         )
-    except Exception as error:  # noqa: BLE001 - the point: any other error is a finding
+    except Exception as error:  # the point: any other error is a finding
         pytest.fail(
             f"{getattr(fn, '__qualname__', fn)} let a raw {type(error).__name__} escape: {error}"
         )
