@@ -59,12 +59,16 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def write_results(name: str, rows: list[dict[str, Any]], *, note: str = "") -> Path:
-    """Write ``results/<name>.json`` and ``results/<name>.md``; returns the Markdown path.
+def write_results(
+    name: str, rows: list[dict[str, Any]], *, note: str = "", out: Path | None = None
+) -> Path:
+    """Write ``<out>/<name>.json`` and ``<out>/<name>.md``; returns the Markdown path.
 
+    ``out`` defaults to the committed ``benchmarks/results/``, which only ``--save`` may pass.
     Files are written to a temporary name and renamed, so a crash leaves nothing half-written.
     """
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS if out is None else Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     payload = {"benchmark": name, "machine": machine(), "note": note, "rows": rows}
     columns: list[str] = []
     for row in rows:
@@ -81,8 +85,8 @@ def write_results(name: str, rows: list[dict[str, Any]], *, note: str = "") -> P
         (".json", json.dumps(payload, indent=2, default=str)),
         (".md", "\n".join(lines) + "\n"),
     ):
-        target = RESULTS / f"{name}{suffix}"
+        target = out / f"{name}{suffix}"
         tmp = target.with_suffix(suffix + ".tmp")
         tmp.write_text(text)
         tmp.replace(target)
-    return RESULTS / f"{name}.md"
+    return out / f"{name}.md"
