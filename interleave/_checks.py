@@ -78,3 +78,18 @@ def check_one_of(name: str, value: Any, options: Iterable[Any]) -> Any:
         msg = f"`{name}` must be one of {shown}, got {value!r}"
         raise InvalidArgument(msg)
     return value
+
+
+def short_repr(value: Any, limit: int = 120) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages about hostile input.
+
+    Never raises: a value whose repr fails (an int past Python's int-to-str digit limit, a broken
+    ``__repr__``) is described by its type instead.
+    """
+    try:
+        text = repr(value)
+    except Exception:  # the message must not fail while reporting another failure
+        if isinstance(value, int):
+            return f"<int of {value.bit_length()} bits>"
+        return f"<{type(value).__name__} object>"
+    return text if len(text) <= limit else text[: limit - 4] + " ..."

@@ -23,14 +23,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import struct
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from interleave._checks import check_int, short_repr
 from interleave.errors import InvalidArgument
 
 __all__ = [
     "ENCODING_VERSION",
+    "MAX_BUCKETS",
+    "MAX_INT_DIGITS",
     "as_generator",
     "digest_uniforms",
     "key_digest",
@@ -44,30 +48,82 @@ _UNIT = 2.0**-53  # 53 random bits per double, the most a float64 mantissa holds
 _EIGHT_U64 = struct.Struct("<8Q")
 
 
-def _encode_part(part: Any) -> bytes:
+#: Int key parts and seeds may have at most this many decimal digits: Python's default int-to-str
+#: limit. The digest does not depend on ``sys.set_int_max_str_digits`` (see :func:`_int_text`).
+MAX_INT_DIGITS = 4300
+_INT_BOUND = 10**MAX_INT_DIGITS
+# Ints up to this many bits (603 digits) convert with str() under any limit Python accepts (>= 640).
+_PLAIN_STR_BITS = 2000
+_CHUNK = 10**18
+
+
+def _int_text(value: int) -> bytes:
+    """Decimal digits of ``value``, independent of the process's int-to-str digit limit."""
+    if value.bit_length() <= _PLAIN_STR_BITS:
+        return str(value).encode("ascii")
+    if not -_INT_BOUND < value < _INT_BOUND:
+        msg = (
+            f"an int key part or seed may have at most {MAX_INT_DIGITS} decimal digits, got one "
+            f"of about {int(value.bit_length() * 0.30103) + 1} digits; pass an id that long as a "
+            "str or bytes"
+        )
+        raise InvalidArgument(msg)
+    # str() would refuse past sys.get_int_max_str_digits(); 18 digits at a time never does.
+    magnitude = abs(value)
+    chunks = []
+    while magnitude:
+        magnitude, low = divmod(magnitude, _CHUNK)
+        chunks.append(low)
+    head = ("-" if value < 0 else "") + str(chunks[-1])
+    return (head + "".join(f"{c:018d}" for c in reversed(chunks[:-1]))).encode("ascii")
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (e.g. '\ud800' from JSON or a file name): 'surrogatepass' gives it
+        # the 3 bytes of its code point. Valid text encodes as before, and no valid text has
+        # those bytes, so the encoding stays one-to-one.
+        return text.encode("utf-8", "surrogatepass")
+
+
+def _encode_part(part: Any, *, in_tuple: bool = False) -> bytes:
     # Type tag + length prefix: "1" (str) and 1 (int) and b"1" (bytes) never collide, nor do
-    # ("ab", "c") and ("a", "bc").
-    if type(part) is str:
-        raw = part.encode("utf-8")
+    # ("ab", "c") and ("a", "bc"); a tuple is its own tag + part count, so ("a",) != "a".
+    kind = type(part)
+    if kind is str:
+        raw = _utf8(part)
         return b"s" + len(raw).to_bytes(4, "little") + raw
+    if kind is int:
+        raw = _int_text(part)
+        return b"i" + len(raw).to_bytes(4, "little") + raw
     if isinstance(part, str):
-        raw = part.encode("utf-8")
+        raw = _utf8(part)
         tag = b"s"
-    elif isinstance(part, bool):
+    elif isinstance(part, (bool, np.bool_)):
         msg = (
             f"a key part must be str, int or bytes, got the bool {part!r}; pass it as a str or int"
         )
         raise InvalidArgument(msg)
-    elif isinstance(part, (int, np.integer)):
-        raw = str(int(part)).encode("ascii")
+    elif isinstance(part, (int, np.integer)):  # numpy ints, IntEnum: their integer value
+        raw = _int_text(int(part))
         tag = b"i"
     elif isinstance(part, (bytes, bytearray)):
         raw = bytes(part)
         tag = b"b"
+    elif kind is tuple and not in_tuple:
+        if not part:
+            msg = "a tuple key must hold at least one part, got (); pass e.g. (user_id, request_id)"
+            raise InvalidArgument(msg)
+        encoded = b"".join(_encode_part(p, in_tuple=True) for p in part)
+        return b"t" + len(part).to_bytes(4, "little") + encoded
     else:
+        where = " inside a tuple key (tuples do not nest)" if in_tuple else ""
         msg = (
-            f"a key part must be str, int or bytes, got {part!r} of type {type(part).__name__}; "
-            "convert it to a string that identifies the request"
+            "a key part must be str, int, bytes or a tuple of those, got "
+            f"{short_repr(part)} of type {type(part).__name__}{where}; convert it to a string "
+            "that identifies the request"
         )
         raise InvalidArgument(msg)
     return tag + len(raw).to_bytes(4, "little") + raw
@@ -82,19 +138,25 @@ def key_digest(seed: int | None, *key: Any) -> bytes:
         The experiment seed (a salt): different experiments give independent randomness to the
         same request. ``None`` is encoded distinctly from every integer.
     *key
-        The request key, one or more parts, each str, int or bytes.
+        The request key, one or more parts, each str, int, bytes or a (non-nested) tuple of
+        those, such as ``(user_id, request_id)``. A tuple is encoded as one part of its own:
+        ``key_digest(s, ("u", "r"))`` differs from ``key_digest(s, "u", "r")`` and from
+        ``key_digest(s, "u")``. Ints (numpy ints and IntEnums by value) may have up to
+        :data:`MAX_INT_DIGITS` digits; strings are UTF-8, a lone surrogate by its code point.
 
     Examples
     --------
     >>> key_digest(7, "request-42").hex()[:16]
     '5a642cca41aaf5a3'
+    >>> key_digest(7, ("user-1", "request-42")).hex()[:16]
+    '93e5f0d5c0a47668'
     """
     if seed is None:
         head = b"n"
     elif type(seed) is int:
         head = _encode_seed(seed)
-    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        msg = f"`seed` must be an int or None, got {seed!r} of type {type(seed).__name__}"
+    elif isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        msg = f"`seed` must be an int or None, got {short_repr(seed)} of type {type(seed).__name__}"
         raise InvalidArgument(msg)
     else:
         head = _encode_seed(int(seed))
@@ -133,6 +195,8 @@ def rng_for(seed: int | None, *key: Any) -> np.random.Generator:
 
     Use it to give each user, query or experiment its own stream in simulation: the stream of a
     user does not change when other users are added or the work is split across processes.
+    ``rng_for(seed)`` with no key is allowed here (one stream per experiment); the per-request
+    path of the interleavers refuses a seed without a request key.
 
     Examples
     --------
@@ -166,24 +230,67 @@ def as_generator(rng: Any, *, name: str = "rng") -> np.random.Generator:
     raise InvalidArgument(msg)
 
 
+def _md5_text(name: str, value: Any) -> bytes:
+    if not isinstance(value, str):
+        msg = (
+            f"`{name}` must be a str (the subject's id as text), got {short_repr(value)} of type "
+            f"{type(value).__name__}; convert it with str() first"
+        )
+        raise InvalidArgument(msg)
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        # Other languages' MD5 assignment (Eppo's SDKs) cannot agree on a lone surrogate's bytes.
+        msg = (
+            f"`{name}` is not valid Unicode: {error.reason} at index {error.start} of "
+            f"{short_repr(value)}; decode the id with errors='replace' or fix its source"
+        )
+        raise InvalidArgument(msg) from None
+
+
+#: The most buckets :func:`md5_bucket` can fill: it reads 32 bits of the digest.
+MAX_BUCKETS = 2**32
+
+
 def md5_bucket(subject: str, *, salt: str | None = None, n_buckets: int = 10_000) -> int:
     """Stateless hash bucket in ``range(n_buckets)``, Eppo's convention.
 
     ``int(md5(f"{salt}-{subject}").hexdigest()[:8], 16) % n_buckets`` (just ``subject`` when
     ``salt`` is None); the same subject always lands in the same bucket, in any process or language.
+    ``n_buckets`` is in ``[1, MAX_BUCKETS]``: past 2**32 buckets the top ones could never be hit.
 
     Examples
     --------
     >>> md5_bucket("input", salt="test"), md5_bucket("alice")
     (5619, 3170)
     """
-    text = subject if salt is None else f"{salt}-{subject}"
-    return int(hashlib.md5(text.encode("utf-8")).hexdigest()[:8], 16) % n_buckets
+    n_buckets = check_int("n_buckets", n_buckets, minimum=1, maximum=MAX_BUCKETS)
+    raw = _md5_text("subject", subject)
+    if salt is not None:
+        raw = _md5_text("salt", salt) + b"-" + raw
+    return int(hashlib.md5(raw).hexdigest()[:8], 16) % n_buckets
 
 
-def md5_order(subjects: list[str]) -> list[str]:
+def md5_order(subjects: Any) -> list[str]:
     """Subjects sorted by ``md5(subject).hexdigest()``: the seed document's canary ranking.
 
     Its canary takes the first ``max(1, int(len(users) * fraction))`` users of this order.
+
+    Examples
+    --------
+    >>> md5_order(["user_0", "user_1", "user_2"])
+    ['user_2', 'user_1', 'user_0']
     """
-    return sorted(subjects, key=lambda s: hashlib.md5(s.encode("utf-8")).hexdigest())
+    if isinstance(subjects, (str, bytes)) or not isinstance(subjects, Iterable):
+        msg = (
+            f"`subjects` must be a list of str ids, got {short_repr(subjects)} of type "
+            f"{type(subjects).__name__}"
+        )
+        raise InvalidArgument(msg)
+    subjects = list(subjects)
+    digests = [
+        hashlib.md5(_md5_text(f"subjects[{index}]", subject)).hexdigest()
+        for index, subject in enumerate(subjects)
+    ]
+    order = sorted(range(len(subjects)), key=digests.__getitem__)  # stable, as the seed's sort
+    return [subjects[index] for index in order]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +21,8 @@ from interleave.keys import (
     md5_order,
     rng_for,
 )
+
+SEED_DIR = Path(__file__).resolve().parents[3] / "shared" / "seed"
 
 
 def test_digest_of_a_request_is_pinned_forever():
@@ -40,10 +45,77 @@ def test_digest_uses_a_seed_and_key_only():
     assert key_digest(3, "user", 9) == key_digest(3, "user", np.int64(9))
 
 
-@pytest.mark.parametrize("bad", [1.5, None, ("a",), True])
+@pytest.mark.parametrize("bad", [1.5, None, True, np.bool_(True), [1], (("a",),), ("a", 1.5)])
 def test_bad_key_parts_are_named(bad):
-    with pytest.raises(InvalidArgument, match="a key part must be str, int or bytes"):
+    with pytest.raises(InvalidArgument, match="a key part must be str, int"):
         key_digest(0, "ok", bad)
+
+
+def test_a_tuple_key_has_a_pinned_digest_of_its_own():
+    # A tuple is one part with its own tag (b"t" + part count + the parts), added to the v1
+    # encoding without changing any earlier digest (`python -c "from interleave.keys import
+    # key_digest; print(key_digest(7, ('user-1', 'request-42')).hex())"`).
+    assert (
+        key_digest(7, ("user-1", "request-42")).hex()
+        == "93e5f0d5c0a47668cca5a00edbe887f8707f047e5447bcfaabdbf67d8fa67996"
+    )
+    assert key_digest(7, ("user-1", "request-42")) != key_digest(7, "user-1", "request-42")
+    assert key_digest(7, ("a",)) != key_digest(7, "a")
+    assert key_digest(7, ("ab", "c")) != key_digest(7, ("a", "bc"))
+    assert key_digest(7, (1, "1")) != key_digest(7, ("1", 1))
+
+
+def test_an_empty_tuple_key_is_refused():
+    with pytest.raises(InvalidArgument, match="at least one part"):
+        key_digest(0, ())
+
+
+def test_int_key_parts_keep_their_decimal_encoding_at_any_size():
+    # The bytes hashed for an int are its decimal digits, as str() gives them, whatever
+    # sys.set_int_max_str_digits says; past MAX_INT_DIGITS digits the key is refused by name.
+    big = 7**5000  # 4226 digits: within Python's default limit, far past the plain-str() path
+    assert (
+        key_digest(1, big)
+        == hashlib.blake2b(
+            b"interleave/v1" + _encoded_int(1) + _encoded_int(big), digest_size=32
+        ).digest()
+    )
+    with pytest.raises(InvalidArgument, match=r"at most 4300 decimal digits.*as a str"):
+        key_digest(1, 10**5000)
+    with pytest.raises(InvalidArgument, match="at most 4300 decimal digits"):
+        key_digest(-(10**5000), "k")
+    assert key_digest(10**4299, "k") != key_digest(10**4299 + 1, "k")
+
+
+def test_digests_do_not_depend_on_the_int_to_str_limit():
+    big = -(3**3000)
+    before = key_digest(5, big)
+    old = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        assert key_digest(5, big) == before
+    finally:
+        sys.set_int_max_str_digits(old)
+
+
+def _encoded_int(value):
+    digits = str(value).encode()
+    return b"i" + len(digits).to_bytes(4, "little") + digits
+
+
+def test_a_lone_surrogate_key_is_hashed_by_its_code_point():
+    assert key_digest(0, "\ud800") != key_digest(0, "\ud801")
+    assert key_digest(0, "\ud800") != key_digest(0, "\ufffd")
+    assert key_digest(0, "a\ud800") == key_digest(0, "a\ud800")
+
+
+def test_numpy_uint64_and_intenum_parts_hash_as_their_value():
+    class Shard(enum.IntEnum):
+        EU = 3
+
+    assert key_digest(0, np.uint64(2**64 - 1)) == key_digest(0, 2**64 - 1)
+    assert key_digest(0, Shard.EU) == key_digest(0, 3)
+    assert key_digest(np.uint64(2**63), "k") == key_digest(2**63, "k")
 
 
 def test_bad_seed_is_named():
@@ -81,11 +153,74 @@ def test_md5_bucket_follows_eppo_reference_values():
     assert md5_bucket("alice") == 3170
 
 
-def test_md5_order_is_the_seed_canary_order():
-    # The seed document ranks users by md5(user).hexdigest() and takes the first n.
-    users = [f"user_{i}" for i in range(40)]
-    expected = sorted(users, key=lambda u: hashlib.md5(u.encode()).hexdigest())
-    assert md5_order(users) == expected
+USERS = [f"user_{i}" for i in range(40)]
+FRACTIONS = (0.05, 0.1, 0.2, 0.25, 0.5)
+
+
+def _seed_get_canary_users():
+    """The seed document's own ``get_canary_users``, run from its text (skip when absent)."""
+    if not SEED_DIR.is_dir():
+        pytest.skip(f"the seed document is not at {SEED_DIR}; the pinned canary test still runs")
+    for path in sorted(SEED_DIR.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        start = text.find("def get_canary_users")
+        if start >= 0:
+            line = text[start:].splitlines()[0]
+            source = line.replace("\\n", "\n")  # the document stores its code with literal \n
+            namespace = {"hashlib": hashlib}
+            exec(compile(source, str(path), "exec"), namespace)
+            return namespace["get_canary_users"]
+    pytest.skip(f"no get_canary_users in {SEED_DIR}/*.txt")  # pragma: no cover
+    return None  # pragma: no cover
+
+
+@pytest.mark.parametrize("fraction", FRACTIONS)
+def test_md5_order_gives_the_seed_documents_canary_users(fraction):
+    get_canary_users = _seed_get_canary_users()
+    n = max(1, int(len(USERS) * fraction))
+    assert set(md5_order(USERS)[:n]) == get_canary_users(USERS, fraction)
+    assert len(get_canary_users(USERS, fraction)) == n
+
+
+def test_md5_order_pins_the_seed_canaries():
+    # The seed document's get_canary_users(users, f) for users user_0..user_39: 5 % -> 2 users,
+    # 10 % -> 4, 20 % -> 8 (computed by running its code, /work/shared/seed/000_*.txt).
+    order = md5_order(USERS)
+    assert order[:2] == ["user_7", "user_36"]
+    assert set(order[:4]) == {"user_7", "user_36", "user_24", "user_10"}
+    assert set(order[:8]) == {
+        "user_7", "user_36", "user_24", "user_10", "user_2", "user_20", "user_6", "user_26"
+    }  # fmt: skip
+    assert sorted(order) == sorted(USERS)
+
+
+def test_md5_order_takes_any_iterable_of_str_and_refuses_the_rest():
+    assert md5_order(iter(["b", "a"])) == md5_order(["a", "b"])
+    with pytest.raises(InvalidArgument, match=r"`subjects\[1\]` must be a str"):
+        md5_order(["a", 1])
+    with pytest.raises(InvalidArgument, match="`subjects` must be a list of str ids"):
+        md5_order("user_1")
+    with pytest.raises(InvalidArgument, match=r"`subjects\[0\]` is not valid Unicode"):
+        md5_order(["\ud800"])
+
+
+@pytest.mark.parametrize("n_buckets", [0, -3, 2**32 + 1, 1.5, True, None])
+def test_md5_bucket_needs_a_bucket_count_it_can_fill(n_buckets):
+    with pytest.raises(InvalidArgument, match="`n_buckets`"):
+        md5_bucket("alice", n_buckets=n_buckets)
+
+
+def test_md5_bucket_names_bad_subjects_and_salts():
+    assert md5_bucket("alice", n_buckets=1) == 0
+    assert md5_bucket("alice", n_buckets=np.int64(2**32)) == int(
+        hashlib.md5(b"alice").hexdigest()[:8], 16
+    )
+    with pytest.raises(InvalidArgument, match="`subject` must be a str"):
+        md5_bucket(17)
+    with pytest.raises(InvalidArgument, match="`salt` must be a str"):
+        md5_bucket("alice", salt=3)
+    with pytest.raises(InvalidArgument, match="`subject` is not valid Unicode"):
+        md5_bucket("\udfff")
 
 
 def test_as_generator_accepts_none_ints_seedsequences_and_generators():
