@@ -6,14 +6,22 @@ model fitted on the 35,064 training sessions of the Yandex WSCD 2012 sample and 
 CPython 3.11, one core). Targets from issue 3: PBM and UBM EM(50) <= 1 s, DBN EM(50) <= 10 s,
 peak memory <= 500 MB, cascade simulation of 10^6 x 10 <= 1 s. Peak memory is tracemalloc's peak
 of Python and numpy allocations during the case; the last row is the process peak RSS (ru_maxrss,
-which also counts polars' native buffers). Run: ``python -m benchmarks clicks_speed``.
+which also counts polars' native buffers).
+
+The readers are measured on synthetic logs written by this module (171 MB each in a full run, the
+size of the log in issue 13; 17 MB with ``--quick``), each read in a fresh subprocess so that its
+peak RSS (``ru_maxrss``) is the reader's own: target peak RSS <= 3x the file size. Run:
+``python -m benchmarks clicks_speed``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -160,6 +168,123 @@ def _fit_rows(quick: bool) -> list[dict]:
     return rows
 
 
+# -- readers on large synthetic logs ------------------------------------------------------------
+
+_SESSIONS_PER_BLOCK = 20_000
+
+
+def _write_pyclick_log(path: Path, target_bytes: int, seed: int = 0) -> None:
+    """PyClick's sample format: ``<query>_<region>\t<doc>,... : <click> , ...`` joined by ``;``,
+    about 1,800 sessions per line as in ``trainSample.gz``."""
+    rng = np.random.default_rng(seed)
+    written = 0
+    with path.open("w", encoding="ascii", newline="") as out:
+        while written < target_bytes:
+            n = _SESSIONS_PER_BLOCK
+            queries = rng.integers(0, 200_000, n)
+            regions = rng.integers(0, 4, n)
+            docs = rng.integers(1, 10**8, (n, 10))
+            n_clicks = rng.integers(0, 4, n)
+            sessions = []
+            for i in range(n):
+                shown = docs[i].tolist()
+                clicked = " , ".join(map(str, shown[: n_clicks[i]]))
+                tail = f" {clicked}" if clicked else ""
+                sessions.append(f"{queries[i]}_{regions[i]}\t{','.join(map(str, shown))} :{tail}")
+            lines = ["; ".join(sessions[i : i + 1800]) + ";\n" for i in range(0, n, 1800)]
+            text = "".join(lines)
+            out.write(text)
+            written += len(text)
+
+
+def _write_relpred_log(path: Path, target_bytes: int, seed: int = 0) -> None:
+    """The raw challenge format: a ``Q`` line per result page, a ``C`` line per click."""
+    rng = np.random.default_rng(seed)
+    written = 0
+    session = 0
+    with path.open("w", encoding="ascii", newline="") as out:
+        while written < target_bytes:
+            n = _SESSIONS_PER_BLOCK
+            queries = rng.integers(0, 200_000, n)
+            regions = rng.integers(0, 4, n)
+            docs = rng.integers(1, 10**8, (n, 10))
+            n_clicks = rng.integers(0, 4, n)
+            lines = []
+            for i in range(n):
+                shown = docs[i].tolist()
+                lines.append(
+                    f"{session}\t0\tQ\t{queries[i]}\t{regions[i]}\t{chr(9).join(map(str, shown))}\n"
+                )
+                lines.extend(
+                    f"{session}\t{10 * (c + 1)}\tC\t{shown[2 * c]}\n" for c in range(n_clicks[i])
+                )
+                session += 1
+            text = "".join(lines)
+            out.write(text)
+            written += len(text)
+
+
+_MEASURE = """
+import json, resource, sys, time
+from interleave.clicks import {reader} as read
+
+def rss():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+
+before = rss()
+start = time.perf_counter()
+frame = read(sys.argv[1])
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({{"seconds": seconds, "before": before, "peak": peak,
+                  "frame": frame.estimated_size(), "sessions": frame.height}}))
+"""
+
+
+def _measure_reader(reader: str, path: Path) -> dict[str, Any]:
+    """Read ``path`` with ``reader`` in a fresh interpreter; its own time and peak RSS."""
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE.format(reader=reader), str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout)
+
+
+def _reader_rows(quick: bool) -> list[dict]:
+    target = 17_000_000 if quick else 171_000_000
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="interleave-clicks-speed-") as tmp:
+        for reader, write in (
+            ("read_pyclick_sessions", _write_pyclick_log),
+            ("read_yandex_relpred", _write_relpred_log),
+        ):
+            path = Path(tmp) / reader
+            write(path, target)
+            size = path.stat().st_size
+            m = _measure_reader(reader, path)
+            peak_over_file = m["peak"] / size
+            rows.append(
+                {
+                    "case": f"{reader}, synthetic {size / 1e6:.0f} MB log, {m['sessions']:,} "
+                    "sessions",
+                    "seconds": m["seconds"],
+                    "peak_mb": m["peak"] / 2**20,
+                    "rss_before_read_mb": m["before"] / 2**20,
+                    "frame_mb": m["frame"] / 2**20,
+                    "peak_rss_over_file": round(peak_over_file, 2),
+                    "target": "peak RSS <= 3x file",
+                    "meets": peak_over_file <= 3.0,
+                }
+            )
+            path.unlink()
+    return rows
+
+
 def run(quick: bool = False) -> list[dict]:
     rows = _simulation_rows(quick) + _fit_rows(quick)
     # ru_maxrss is in KiB on Linux, bytes on macOS.
@@ -173,4 +298,4 @@ def run(quick: bool = False) -> list[dict]:
             "meets": peak_rss <= 500,
         }
     )
-    return rows
+    return rows + _reader_rows(quick)

@@ -21,12 +21,8 @@ from interleave.clicks.dbn import DBN, SDBN
 from interleave.clicks.dcm import DCM
 from interleave.clicks.population import UserPopulation
 from interleave.clicks.position_based import PBM
-from interleave.clicks.sessions import (
-    LogFormatError,
-    read_pyclick_sessions,
-    read_yandex_relpred,
-    validate_sessions,
-)
+from interleave.clicks.readers import LogFormatError, read_pyclick_sessions, read_yandex_relpred
+from interleave.clicks.sessions import validate_sessions
 from interleave.clicks.ubm import UBM
 
 __all__ = [
