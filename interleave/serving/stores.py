@@ -1,0 +1,279 @@
+"""Durable event stores for a live experiment: what was shown, what was clicked, what was credited.
+
+An experiment appends events and, after a restart, reads them back to resume where it stood. An
+event is a flat JSON object with a ``kind`` (``"config"``, ``"impression"``, ``"click"``,
+``"close"``), the ``experiment`` id, the ``impression`` id (empty for ``config``), the time ``at``
+(seconds since the epoch) and the kind's own fields; :data:`EVENT_SCHEMA_VERSION` is in every one.
+
+Stores:
+
+- :class:`SQLiteStore`: the embedded default, a file path away. WAL journal; every ``append``
+  commits before it returns, so an acknowledged event survives the process being killed (SIGKILL).
+  ``synchronous=NORMAL`` is durable against a process crash; pass ``fsync=True`` to also survive
+  a power loss (slower: every commit reaches the disk).
+- :class:`NDJSONStore`: one JSON object per line, appended and flushed per ``append``; a partial
+  last line (the process was killed mid-write) is skipped with a :class:`DataWarning`, never a
+  crash, and the next append starts on a fresh line.
+- :class:`MemoryStore`: for tests and simulations, nothing on disk.
+
+All three are safe to call from many threads (the experiment serialises its appends anyway).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from interleave.errors import DataWarning, InvalidArgument
+
+__all__ = [
+    "EVENT_KINDS",
+    "EVENT_SCHEMA_VERSION",
+    "EventStore",
+    "MemoryStore",
+    "NDJSONStore",
+    "SQLiteStore",
+    "open_store",
+]
+
+EVENT_SCHEMA_VERSION = 1
+EVENT_KINDS = ("config", "impression", "click", "close")
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    """Where an experiment's events go: appended durably, read back in order."""
+
+    def append(self, events: list[dict[str, Any]]) -> None:
+        """Store ``events`` durably, in order, before returning (the acknowledgement)."""
+        ...
+
+    def read(self, experiment: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every stored event in append order (of one ``experiment``, or all)."""
+        ...
+
+    def close(self) -> None:
+        """Release the file; appends after ``close`` are an error."""
+        ...
+
+
+def _encode(event: dict[str, Any]) -> str:
+    # allow_nan=False: a NaN or inf must fail here, not be written as invalid JSON.
+    try:
+        return json.dumps(event, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError) as error:
+        msg = f"event {event.get('kind')!r} is not JSON-serialisable: {error}"
+        raise InvalidArgument(msg) from None
+
+
+class MemoryStore:
+    """Events in a list: no durability, for tests and simulation."""
+
+    def __init__(self) -> None:
+        self._events: list[str] = []
+        self._lock = threading.Lock()
+
+    def append(self, events: list[dict[str, Any]]) -> None:
+        """Keep ``events`` (JSON-encoded, so they read back exactly as a file store would)."""
+        lines = [_encode(e) for e in events]
+        with self._lock:
+            self._events.extend(lines)
+
+    def read(self, experiment: str | None = None) -> Iterator[dict[str, Any]]:
+        """The kept events in order."""
+        with self._lock:
+            lines = list(self._events)
+        for line in lines:
+            event = json.loads(line)
+            if experiment is None or event["experiment"] == experiment:
+                yield event
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class SQLiteStore:
+    """Events in one SQLite table, WAL journal: the embedded default.
+
+    Parameters
+    ----------
+    path
+        The database file (created if absent).
+    fsync
+        ``False`` (default): ``synchronous=NORMAL``, durable when the process is killed.
+        ``True``: ``synchronous=FULL``, durable when the machine loses power too.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
+        if not isinstance(path, (str, os.PathLike)):
+            msg = f"`path` must be a file path, got {path!r} of type {type(path).__name__}"
+            raise InvalidArgument(msg)
+        self.path = Path(path)
+        if self.path.is_dir():
+            msg = f"`path` {str(self.path)!r} is a folder; give the database file's path"
+            raise InvalidArgument(msg)
+        try:
+            # check_same_thread=False: one connection, every use under self._lock.
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS events ("
+                " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " experiment TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL)"
+            )
+            self._db.execute(
+                "CREATE INDEX IF NOT EXISTS events_by_experiment ON events(experiment)"
+            )
+        except sqlite3.DatabaseError as error:
+            msg = f"`path` {str(self.path)!r} is not a usable SQLite database: {error}"
+            raise InvalidArgument(msg) from None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def append(self, events: list[dict[str, Any]]) -> None:
+        """Insert ``events`` in one transaction; committed when this returns."""
+        rows = [(e["experiment"], e["kind"], _encode(e)) for e in events]
+        with self._lock:
+            self._check_open()
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT INTO events (experiment, kind, body) VALUES (?, ?, ?)", rows
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def read(self, experiment: str | None = None) -> Iterator[dict[str, Any]]:
+        """Stored events in append order."""
+        with self._lock:
+            self._check_open()
+            if experiment is None:
+                rows = self._db.execute("SELECT body FROM events ORDER BY seq").fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT body FROM events WHERE experiment = ? ORDER BY seq", (experiment,)
+                ).fetchall()
+        for (body,) in rows:
+            yield json.loads(body)
+
+    def experiments(self) -> list[str]:
+        """The ids of the experiments with events in this store, in order of first event."""
+        with self._lock:
+            self._check_open()
+            rows = self._db.execute(
+                "SELECT experiment FROM events GROUP BY experiment ORDER BY MIN(seq)"
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def close(self) -> None:
+        """Close the connection (the WAL is checkpointed into the database file)."""
+        with self._lock:
+            if not self._closed:
+                self._db.close()
+                self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            msg = f"the store at {str(self.path)!r} is closed; open a new SQLiteStore"
+            raise InvalidArgument(msg)
+
+
+class NDJSONStore:
+    """Events as newline-delimited JSON, appended and flushed to the OS on every ``append``.
+
+    Parameters
+    ----------
+    path
+        The file (created if absent; appended to if present).
+    fsync
+        Also ``os.fsync`` after each append (survives power loss; slower).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
+        if not isinstance(path, (str, os.PathLike)):
+            msg = f"`path` must be a file path, got {path!r} of type {type(path).__name__}"
+            raise InvalidArgument(msg)
+        self.path = Path(path)
+        if self.path.is_dir():
+            msg = f"`path` {str(self.path)!r} is a folder; give the NDJSON file's path"
+            raise InvalidArgument(msg)
+        self._fsync = fsync
+        self._lock = threading.Lock()
+        self._file = open(self.path, "ab")  # noqa: SIM115 - held open for the store's life
+        # A killed writer may have left a partial last line: start the next record on a new one.
+        if self._file.tell() > 0:
+            with open(self.path, "rb") as f:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    self._file.write(b"\n")
+                    self._file.flush()
+
+    def append(self, events: list[dict[str, Any]]) -> None:
+        """Write ``events`` as lines and flush them to the OS before returning."""
+        data = "".join(_encode(e) + "\n" for e in events).encode()
+        with self._lock:
+            if self._file.closed:
+                msg = f"the store at {str(self.path)!r} is closed; open a new NDJSONStore"
+                raise InvalidArgument(msg)
+            self._file.write(data)
+            self._file.flush()
+            if self._fsync:
+                os.fsync(self._file.fileno())
+
+    def read(self, experiment: str | None = None) -> Iterator[dict[str, Any]]:
+        """Stored events in order; a line that is not a whole JSON object is skipped, warned."""
+        with self._lock:
+            if not self._file.closed:
+                self._file.flush()
+        with open(self.path, "rb") as f:
+            for number, raw in enumerate(f, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    event = json.loads(raw)
+                    if not isinstance(event, dict) or "experiment" not in event:
+                        raise ValueError  # handled as a parse error
+                except ValueError:
+                    warnings.warn(
+                        f"{self.path}:{number}: skipped a partial or corrupt event record "
+                        f"({len(raw)} bytes; a writer was probably killed mid-write)",
+                        DataWarning,
+                        stacklevel=2,
+                    )
+                    continue
+                if experiment is None or event["experiment"] == experiment:
+                    yield event
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+
+def open_store(where: Any) -> EventStore:
+    """The store for ``where``: a path, a store (returned as is) or ``None`` (in memory).
+
+    A path ending ``.ndjson``/``.jsonl`` is an NDJSON store, any other path a SQLite one.
+    """
+    if where is None:
+        return MemoryStore()
+    if isinstance(where, EventStore):
+        return where
+    if isinstance(where, (str, os.PathLike)):
+        suffix = Path(where).suffix.lower()
+        return NDJSONStore(where) if suffix in {".ndjson", ".jsonl"} else SQLiteStore(where)
+    msg = (
+        f"`store` must be a file path, an EventStore or None (in memory), got {where!r} of type "
+        f"{type(where).__name__}"
+    )
+    raise InvalidArgument(msg)
