@@ -1,21 +1,20 @@
 """Optimized interleaving: a distribution over prefix-constrained lists found by a linear program.
 
 Radlinski & Craswell, "Optimized interleaving for online retrieval evaluation", WSDM 2013.
-Relaxation of infeasible programs after Manabe et al. (SIGIR 2017).
+Relaxation of infeasible programs after Manabe et al. (SIGIR 2017). The parts live beside this
+module: the prefix graph (:mod:`.optimized_graph`), the programs (:mod:`.optimized_lp`) and the
+sampler of a solved distribution (:mod:`.optimized_sampler`); this module is the method: which
+program to solve (measured before anything is built), caching, sampling per request, credit.
 """
 
 from __future__ import annotations
 
-import bisect
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import linprog
 
 from interleave._checks import check_int, check_one_of
 from interleave.batch import InterleavingBatch, union_index
@@ -23,19 +22,38 @@ from interleave.credit import Credit, CreditBatch
 from interleave.errors import InvalidArgument
 from interleave.keys import as_generator
 from interleave.methods.base import Interleaver, Randomness
+from interleave.methods.optimized_graph import build_prefix_graph, measure_prefix_graph
+from interleave.methods.optimized_lp import solve_flow, solve_lists
+from interleave.methods.optimized_sampler import OptimizedSolution
 from interleave.ranking import ABSENT, Interleaving, validate_rankings
 
-__all__ = ["Optimized", "OptimizedInfeasible", "OptimizedSolution", "TooManyCandidates"]
+__all__ = [
+    "MAX_GRAPH_EDGES",
+    "MAX_LIST_CELLS",
+    "MAX_LIST_GRAPH_EDGES",
+    "Optimized",
+    "OptimizedInfeasible",
+    "OptimizedSolution",
+    "TooManyCandidates",
+]
 
 CREDITS = ("inverse", "linear", "negative")
 FORMULATIONS = ("auto", "lists", "flow")
+
+# Bounds, checked by a counting pass before anything is built (module attributes, read at every
+# solve: assign a new value to change one). Each refusal is a TooManyCandidates naming the numbers.
 #: Largest prefix graph (edges) the flow formulation builds an LP for: about 1 s with HiGHS on
 #: 2 cores (50%-overlap rankings: 6,700 edges and 0.3 s at length 100, 22,000 and 1.3 s at 150).
 MAX_GRAPH_EDGES = 20_000
+#: Most list positions (candidate lists x length) the lists formulation enumerates, whatever
+#: ``max_candidates`` says (``None`` included): each table of them takes 8 bytes a position, and
+#: the program holds a few, so 4,000,000 keeps a solve near 100 MB.
+MAX_LIST_CELLS = 4_000_000
+#: Largest prefix graph (edges) the lists formulation walks to enumerate its lists (a graph of few
+#: lists can still be long: identical rankings of n items have n edges and one list).
+MAX_LIST_GRAPH_EDGES = 200_000
 #: Solutions kept by the cache (per rankings, length and configuration).
 CACHE_SIZE = 256
-# HiGHS works to 1e-7 by default; unbiasedness is pinned to 1e-9, so ask for more.
-_HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 
 
 class OptimizedInfeasible(InvalidArgument):
@@ -43,539 +61,7 @@ class OptimizedInfeasible(InvalidArgument):
 
 
 class TooManyCandidates(InvalidArgument):
-    """The rankings have more candidate lists (or a larger prefix graph) than the configured cap."""
-
-
-# -- the prefix graph -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class _PrefixGraph:
-    """Every prefix-constrained list as a path in a graph of states.
-
-    A state is ``(a, b)``: the shown items are exactly ``A[:a] | B[:b]`` (both maximal). From a
-    state, a list continues with ``A[a]`` or ``B[b]`` (one edge when they are the same item or a
-    ranking is used up). The state fixes the depth, so every path from the root to depth ``m`` is
-    one candidate list, and each list is one path. Nodes are numbered breadth first; the out-edges
-    of node ``v`` are ``first[v] .. first[v] + n_out[v] - 1``.
-    """
-
-    m: int
-    states: list[tuple[int, int]]
-    first: np.ndarray
-    n_out: np.ndarray
-    src: np.ndarray
-    dst: np.ndarray
-    pos: np.ndarray
-    items: list
-    teams: np.ndarray
-    rank_a: np.ndarray  # 1-based credit rank of the edge's item in A (absent: max length + 1)
-    rank_b: np.ndarray
-
-    @property
-    def n_nodes(self) -> int:
-        return len(self.states)
-
-    def n_lists(self) -> int:
-        """Number of candidate lists (paths), exactly: a Python int, possibly astronomical."""
-        count = [1] * self.n_nodes
-        first = self.first.tolist()
-        n_out = self.n_out.tolist()
-        dst = self.dst.tolist()
-        for v in range(self.n_nodes - 1, -1, -1):
-            if n_out[v]:
-                count[v] = sum(count[dst[e]] for e in range(first[v], first[v] + n_out[v]))
-        return count[0]
-
-    def paths(self) -> np.ndarray:
-        """All paths as an (n_lists, m) array of edge ids, in a fixed order."""
-        paths = np.zeros((1, 0), dtype=np.int64)
-        frontier = np.zeros(1, dtype=np.int64)
-        for _ in range(self.m):
-            reps = self.n_out[frontier]
-            paths = np.repeat(paths, reps, axis=0)
-            starts = np.repeat(self.first[frontier], reps)
-            offsets = np.arange(starts.shape[0]) - np.repeat(np.cumsum(reps) - reps, reps)
-            edges = starts + offsets
-            paths = np.concatenate([paths, edges[:, None]], axis=1)
-            frontier = self.dst[edges]
-        return paths
-
-
-def _build_graph(a_list: tuple, b_list: tuple, length: int) -> _PrefixGraph:
-    n_a, n_b = len(a_list), len(b_list)
-    in_a = {x: i for i, x in enumerate(a_list)}
-    in_b = {x: i for i, x in enumerate(b_list)}
-    m = min(length, len(in_a.keys() | in_b.keys()))
-
-    def normalise(a: int, b: int) -> tuple[int, int]:
-        while True:
-            moved = False
-            while a < n_a and 0 <= in_b.get(a_list[a], -1) < b:
-                a += 1
-                moved = True
-            while b < n_b and 0 <= in_a.get(b_list[b], -1) < a:
-                b += 1
-                moved = True
-            if not moved:
-                return a, b
-
-    index = {(0, 0): 0}
-    states = [(0, 0)]
-    first: list[int] = []
-    n_out: list[int] = []
-    src: list[int] = []
-    dst: list[int] = []
-    pos: list[int] = []
-    items: list = []
-    teams: list[int] = []
-    frontier = [0]
-    for depth in range(m):
-        next_frontier = []
-        for v in frontier:  # breadth-first: nodes are processed in the order they were numbered
-            a, b = states[v]
-            x = a_list[a] if a < n_a else None
-            y = b_list[b] if b < n_b else None
-            if x is not None and y is not None and x == y:
-                options = [(x, -1, a + 1, b + 1)]
-            else:
-                options = []
-                if x is not None:
-                    options.append((x, 0, a + 1, b))
-                if y is not None:
-                    options.append((y, 1, a, b + 1))
-            first.append(len(src))
-            n_out.append(len(options))
-            for item, team, na, nb in options:
-                child = normalise(na, nb)
-                node = index.get(child)
-                if node is None:
-                    node = index[child] = len(states)
-                    states.append(child)
-                    next_frontier.append(node)
-                src.append(v)
-                dst.append(node)
-                pos.append(depth)
-                items.append(item)
-                teams.append(team)
-        frontier = next_frontier
-    n_edges = len(src)
-    first.extend([n_edges] * (len(states) - len(first)))
-    n_out.extend([0] * (len(states) - len(n_out)))
-    absent = max(n_a, n_b) + 1
-    return _PrefixGraph(
-        m=m,
-        states=states,
-        first=np.array(first, dtype=np.int64),
-        n_out=np.array(n_out, dtype=np.int64),
-        src=np.array(src, dtype=np.int64),
-        dst=np.array(dst, dtype=np.int64),
-        pos=np.array(pos, dtype=np.int64),
-        items=items,
-        teams=np.array(teams, dtype=np.int64),
-        rank_a=np.array([in_a[x] + 1 if x in in_a else absent for x in items], dtype=np.float64),
-        rank_b=np.array([in_b[x] + 1 if x in in_b else absent for x in items], dtype=np.float64),
-    )
-
-
-def _credit_difference(credit: str, rank_a: np.ndarray, rank_b: np.ndarray) -> np.ndarray:
-    """Per clicked item, ranker A's credit minus ranker B's (the paper's delta)."""
-    if credit == "inverse":
-        return 1.0 / rank_a - 1.0 / rank_b
-    return rank_b - rank_a  # linear rank difference; "negative" gives the same difference
-
-
-# -- the solution ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class OptimizedSolution:
-    """The distribution Optimized samples from, for one pair of rankings.
-
-    Attributes
-    ----------
-    formulation
-        ``"lists"`` (the paper's program over every candidate list) or ``"flow"`` (the program
-        over the edges of the prefix graph).
-    n_candidates
-        Number of prefix-constrained candidate lists (exact; for ``"flow"`` they are not
-        enumerated and the number can be astronomically large).
-    n_support
-        Lists with positive probability (``"lists"``) or edges with positive flow (``"flow"``).
-    relaxed
-        ``True`` when no unbiased distribution exists and this is the least-biased one.
-    bias
-        Per cut-off ``k`` (1..m), the expected credit of ranker 0 minus ranker 1 when the top
-        ``k`` positions are clicked: all 0 (to ~1e-12) unless ``relaxed``. By linearity, zero at
-        every cut-off makes the expected credit difference 0 under any click model that ignores
-        the items (not the expected win/loss sign: see :class:`Optimized`).
-    sensitivity
-        For ``"lists"``, the paper's objective ``sum_L p_L s(L)`` (0..1); for ``"flow"``, the
-        expected prefix imbalance it minimises (see :class:`Optimized`).
-    length
-        Length ``m`` of every candidate list.
-    """
-
-    formulation: str
-    n_candidates: int
-    n_support: int
-    relaxed: bool
-    bias: tuple[float, ...]
-    sensitivity: float
-    length: int
-    _sampler: Any = field(repr=False)
-
-    def sample(self, u: Sequence[float]) -> tuple[list, list[int]]:
-        """The list (items, teams) chosen by the uniforms ``u`` (``length`` of them, in [0, 1))."""
-        return self._sampler.sample(u)
-
-    def lists(self, limit: int = 100_000) -> dict[tuple, float]:
-        """``{items: probability}`` over the lists with positive probability.
-
-        For ``"flow"`` the lists are enumerated from the graph; more than ``limit`` raises.
-        """
-        return self._sampler.lists(limit)
-
-
-class _ListSampler:
-    """Inverse CDF over an explicit support (the lists formulation); uses ``u[0]`` only."""
-
-    def __init__(self, items: list[tuple], teams: list[tuple], probabilities: np.ndarray) -> None:
-        self.items = items
-        self.teams = teams
-        self.probabilities = probabilities.tolist()
-        self.cumulative = np.cumsum(probabilities).tolist()
-
-    def sample(self, u: Sequence[float]) -> tuple[list, list[int]]:
-        i = min(
-            bisect.bisect_right(self.cumulative, u[0] * self.cumulative[-1]), len(self.items) - 1
-        )
-        return list(self.items[i]), list(self.teams[i])
-
-    def sample_index(self, u: np.ndarray) -> np.ndarray:
-        index = np.searchsorted(np.array(self.cumulative), u * self.cumulative[-1], side="right")
-        return np.minimum(index, len(self.items) - 1)
-
-    def lists(self, limit: int) -> dict[tuple, float]:
-        return dict(zip(self.items, self.probabilities, strict=True))
-
-
-class _FlowSampler:
-    """A walk down the prefix graph: at a fork, the first edge with probability ``take_first``."""
-
-    def __init__(self, graph: _PrefixGraph, take_first: np.ndarray) -> None:
-        self.m = graph.m
-        self.first = graph.first.tolist()
-        self.n_out = graph.n_out.tolist()
-        self.dst = graph.dst.tolist()
-        self.items = graph.items
-        self.teams = graph.teams.tolist()
-        self.take_first = take_first.tolist()
-        self.graph = graph
-        self.take_first_array = take_first
-
-    def sample(self, u: Sequence[float]) -> tuple[list, list[int]]:
-        node = 0
-        items: list = []
-        teams: list[int] = []
-        for k in range(self.m):
-            e = self.first[node]
-            if self.n_out[node] == 2 and u[k] >= self.take_first[node]:
-                e += 1
-            items.append(self.items[e])
-            teams.append(self.teams[e])
-            node = self.dst[e]
-        return items, teams
-
-    def sample_edges(self, u: np.ndarray) -> np.ndarray:
-        g = self.graph
-        node = np.zeros(u.shape[0], dtype=np.int64)
-        out = np.zeros((u.shape[0], self.m), dtype=np.int64)
-        for k in range(self.m):
-            e = g.first[node] + ((g.n_out[node] == 2) & (u[:, k] >= self.take_first_array[node]))
-            out[:, k] = e
-            node = g.dst[e]
-        return out
-
-    def lists(self, limit: int) -> dict[tuple, float]:
-        out: dict[tuple, float] = {}
-        stack = [(0, (), 1.0)]
-        while stack:
-            node, prefix, p = stack.pop()
-            if len(prefix) == self.m:
-                out[prefix] = p
-                if len(out) > limit:
-                    msg = f"the distribution has more than limit={limit} lists; raise `limit`"
-                    raise InvalidArgument(msg)
-                continue
-            e = self.first[node]
-            split = (
-                [(e, 1.0)]
-                if self.n_out[node] == 1
-                else [(e, self.take_first[node]), (e + 1, 1.0 - self.take_first[node])]
-            )
-            for edge, q in split:
-                if q > 0:
-                    stack.append((self.dst[edge], (*prefix, self.items[edge]), p * q))
-        return out
-
-
-# -- the linear programs --------------------------------------------------------------------------
-
-
-def _binary_entropy(p: np.ndarray) -> np.ndarray:
-    q = 1.0 - p
-    with np.errstate(divide="ignore", invalid="ignore"):
-        h = -(
-            np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0)
-            + np.where(q > 0, q * np.log2(np.where(q > 0, q, 1.0)), 0.0)
-        )
-    return h
-
-
-def _list_sensitivity(signs: np.ndarray) -> np.ndarray:
-    """The paper's sensitivity of each list: ``(w_A + w_B) * H(w_A / (w_A + w_B))``.
-
-    ``signs[L, i]`` is +1 when a click at position ``i`` credits A, -1 B, 0 a tie; a random user
-    clicks position ``i`` with probability ``f(i) ∝ 1/i`` (the paper's footnote 4; normalised so
-    that ``w_A + w_B + w_T = 1``). ``w_A + w_B`` is the chance a click decides anything and ``H``
-    the entropy of who it favours: a list whose clicks always favour one ranker tells nothing.
-    """
-    m = signs.shape[1]
-    f = 1.0 / np.arange(1, m + 1)
-    f /= f.sum()
-    w_a = (signs > 0) @ f
-    w_b = (signs < 0) @ f
-    decided = w_a + w_b
-    share = np.divide(w_a, decided, out=np.full_like(decided, 0.5), where=decided > 0)
-    return decided * _binary_entropy(share)
-
-
-def _linprog(c, a_eq, b_eq, a_ub=None, b_ub=None, method="highs"):
-    """HiGHS with tight tolerances; on a solver error (not a verdict), retry with dual simplex.
-
-    Interior point can end in "Solve error" on an infeasible program instead of certifying it;
-    the simplex settles it.
-    """
-    attempts = [(method, _HIGHS), ("highs-ds", _HIGHS), ("highs-ds", {})]
-    for solver, options in attempts if method != "highs-ds" else attempts[1:]:
-        result = linprog(
-            c,
-            A_ub=a_ub,
-            b_ub=b_ub,
-            A_eq=a_eq,
-            b_eq=b_eq,
-            bounds=(0, None),
-            method=solver,
-            options=options,
-        )
-        if result.status in (0, 2):  # optimal or proven infeasible
-            break
-    return result
-
-
-def _solve_program(
-    cost: np.ndarray,
-    structure: Any,
-    structure_rhs: np.ndarray,
-    bias_rows: Any,
-    relax: bool,
-    method: str = "highs",
-) -> tuple[np.ndarray, bool] | None:
-    """``min cost @ x`` over ``x >= 0`` with ``structure @ x = rhs`` and ``bias_rows @ x = 0``.
-
-    Returns ``(x, relaxed)``, or ``None`` when infeasible and not ``relax``. Relaxed (Manabe et
-    al. 2017 style, made lexicographic): first the least total absolute bias over cut-offs
-    ``sum_k |cumulative bias_k|``, then the best cost among distributions with that bias.
-    """
-    a_eq = sparse.vstack([structure, bias_rows], format="csr")
-    b_eq = np.concatenate([structure_rhs, np.zeros(bias_rows.shape[0])])
-    result = _linprog(cost, a_eq, b_eq, method=method)
-    if result.status == 0:
-        return result.x, False
-    if result.status == 2 and not relax:
-        return None
-    # Proven infeasible, or HiGHS could not tell (numerical trouble, seen on long lists of unequal
-    # length): the least-biased program is always feasible and settles it either way.
-    x, least = _least_biased(cost, structure, structure_rhs, bias_rows, method)
-    if result.status != 2 and least <= _UNBIASED_TOLERANCE:
-        return x, False
-    if not relax:
-        return None
-    return x, True
-
-
-#: Total absolute bias over cut-offs below which the least-biased program counts as unbiased.
-_UNBIASED_TOLERANCE = 1e-9
-
-
-def _least_biased(
-    cost: np.ndarray,
-    structure: Any,
-    structure_rhs: np.ndarray,
-    bias_rows: Any,
-    method: str,
-) -> tuple[np.ndarray, float]:
-    """The distribution with the least total absolute bias, best ``cost`` among those; its bias."""
-    m = bias_rows.shape[0]
-    n = structure.shape[1]
-    cumulative = sparse.csr_array(np.tril(np.ones((m, m)))) @ sparse.csr_array(bias_rows)
-    eye = sparse.identity(m, format="csr")
-    a_ub = sparse.vstack(
-        [sparse.hstack([cumulative, -eye]), sparse.hstack([-cumulative, -eye])], format="csr"
-    )
-    b_ub = np.zeros(2 * m)
-    a_eq = sparse.hstack([structure, sparse.csr_array((structure.shape[0], m))], format="csr")
-    stage1 = _linprog(
-        np.concatenate([np.zeros(n), np.ones(m)]), a_eq, structure_rhs, a_ub, b_ub, method
-    )
-    if stage1.status != 0:  # pragma: no cover - the relaxed program is always feasible
-        msg = f"the relaxed optimized-interleaving LP failed: {stage1.message}"
-        raise InvalidArgument(msg)
-    least = stage1.fun
-    budget = sparse.csr_array(np.concatenate([np.zeros(n), np.ones(m)])[None, :])
-    stage2 = _linprog(
-        np.concatenate([cost, np.zeros(m)]),
-        a_eq,
-        structure_rhs,
-        sparse.vstack([a_ub, budget], format="csr"),
-        np.concatenate([b_ub, [least * (1 + 1e-7) + 1e-10]]),
-        method,
-    )
-    x = stage2.x if stage2.status == 0 else stage1.x
-    return x[:n], float(least)
-
-
-def _polish(x: np.ndarray, rows: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Re-solve the equalities on the support of a vertex solution in least squares.
-
-    HiGHS meets them to its tolerance (~1e-10); the support of a vertex has at most as many lists
-    as there are equalities, so a least-squares solve on it meets them to rounding (~1e-15).
-    """
-    support = x > 1e-12
-    if not support.any():  # pragma: no cover - a feasible solution has positive mass
-        return x
-    exact, *_ = np.linalg.lstsq(rows[:, support], rhs, rcond=None)
-    if (
-        exact.min() < 0
-        or np.abs(rows[:, support] @ exact - rhs).max() > np.abs(rows @ x - rhs).max()
-    ):
-        return x
-    out = np.zeros_like(x)
-    out[support] = exact
-    return out
-
-
-def _solve_lists(
-    graph: _PrefixGraph, credit: str, relax: bool, n_candidates: int
-) -> OptimizedSolution:
-    paths = graph.paths()
-    delta = _credit_difference(credit, graph.rank_a, graph.rank_b)[paths]  # (lists, m)
-    signs = np.sign(graph.rank_b - graph.rank_a)[paths]
-    sensitivity = _list_sensitivity(signs)
-    n = paths.shape[0]
-    solved = _solve_program(
-        -sensitivity,
-        sparse.csr_array(np.ones((1, n))),
-        np.ones(1),
-        sparse.csr_array(delta.T),
-        relax,
-    )
-    if solved is None:
-        return None
-    x, relaxed = solved
-    x = np.clip(x, 0.0, None)
-    if not relaxed:
-        rows = np.vstack([np.ones(n), delta.T])
-        rhs = np.concatenate([[1.0], np.zeros(graph.m)])
-        x = _polish(x, rows, rhs)
-    x /= x.sum()
-    keep = np.flatnonzero(x > 0)
-    items = [tuple(graph.items[e] for e in path) for path in paths[keep].tolist()]
-    teams = [tuple(graph.teams[path].tolist()) for path in paths[keep]]
-    bias = np.cumsum(delta.T @ x)
-    return OptimizedSolution(
-        formulation="lists",
-        n_candidates=n_candidates,
-        n_support=len(keep),
-        relaxed=relaxed,
-        bias=tuple(float(b) for b in bias),
-        sensitivity=float(sensitivity @ x),
-        length=graph.m,
-        _sampler=_ListSampler(items, teams, x[keep]),
-    )
-
-
-def _prefix_imbalance(graph: _PrefixGraph) -> np.ndarray:
-    """Per edge, ``f(position) * |a - b|`` of the state it leads to (the flow program's cost)."""
-    states = np.array(graph.states, dtype=np.float64)
-    imbalance = np.abs(states[:, 0] - states[:, 1])[graph.dst]
-    f = 1.0 / np.arange(1, graph.m + 1)
-    f /= f.sum()
-    return f[graph.pos] * imbalance
-
-
-def _solve_flow(
-    graph: _PrefixGraph, credit: str, relax: bool, n_candidates: int
-) -> OptimizedSolution:
-    n_edges = graph.src.shape[0]
-    inner = np.flatnonzero(graph.n_out > 0)  # nodes above depth m: flow in = flow out
-    row_of = np.full(graph.n_nodes, -1)
-    row_of[inner] = np.arange(inner.shape[0])
-    edges = np.arange(n_edges)
-    into = row_of[graph.dst] >= 0
-    conservation = sparse.csr_array(
-        (
-            np.concatenate([np.ones(n_edges), -np.ones(into.sum())]),
-            (
-                np.concatenate([row_of[graph.src], row_of[graph.dst[into]]]),
-                np.concatenate([edges, edges[into]]),
-            ),
-        ),
-        shape=(inner.shape[0], n_edges),
-    )
-    rhs = np.zeros(inner.shape[0])
-    rhs[row_of[0]] = 1.0
-    delta = _credit_difference(credit, graph.rank_a, graph.rank_b)
-    bias_rows = sparse.csr_array((delta, (graph.pos, edges)), shape=(graph.m, n_edges))
-    cost = _prefix_imbalance(graph)
-    # Interior point (with crossover to a vertex) is ~1.5x faster than simplex on these sparse,
-    # network-like programs (0.3 s at length 100).
-    solved = _solve_program(cost, conservation, rhs, bias_rows, relax, method="highs-ipm")
-    if solved is None:
-        return None
-    flow, relaxed = solved
-    flow = np.clip(flow, 0.0, None)
-    # Walk probabilities at each node; the flow the walk actually induces is recomputed from them,
-    # so the reported bias is that of what is sampled.
-    out_flow = np.zeros(graph.n_nodes)
-    np.add.at(out_flow, graph.src, flow)
-    first_flow = np.where(graph.n_out > 0, flow[np.minimum(graph.first, n_edges - 1)], 0.0)
-    take_first = np.divide(first_flow, out_flow, out=np.ones(graph.n_nodes), where=out_flow > 0)
-    take_first = np.where(graph.n_out == 2, take_first, 1.0)
-    reach = np.zeros(graph.n_nodes)
-    reach[0] = 1.0
-    induced = np.zeros(n_edges)
-    for v in range(graph.n_nodes):  # numbered breadth first: parents before children
-        if graph.n_out[v] == 0 or reach[v] == 0:
-            continue
-        e = graph.first[v]
-        induced[e] = reach[v] * take_first[v]
-        reach[graph.dst[e]] += induced[e]
-        if graph.n_out[v] == 2:
-            induced[e + 1] = reach[v] * (1.0 - take_first[v])
-            reach[graph.dst[e + 1]] += induced[e + 1]
-    bias = np.cumsum(bias_rows @ induced)
-    return OptimizedSolution(
-        formulation="flow",
-        n_candidates=n_candidates,
-        n_support=int((induced > 0).sum()),
-        relaxed=relaxed,
-        bias=tuple(float(b) for b in bias),
-        sensitivity=float(cost @ induced),
-        length=graph.m,
-        _sampler=_FlowSampler(graph, take_first),
-    )
+    """The rankings have more candidate lists (or a larger prefix graph) than a bound allows."""
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
@@ -587,42 +73,82 @@ def _cached_solution(
     relax: bool,
     formulation: str,
     max_candidates: int | None,
+    bounds: tuple[int, int, int],
 ) -> OptimizedSolution | tuple[type, str]:
-    """The solution, or ``(exception class, message)``: failures are cached too (raised afresh)."""
-    graph = _build_graph(a_list, b_list, length)
+    """The solution, or ``(exception class, message)``: failures are cached too (raised afresh).
+
+    The graph is measured (a counting pass that stops at the bound) before it is built, so a
+    refusal costs about as much as the bound, never the graph.
+    """
+    max_graph_edges, max_list_cells, max_list_graph_edges = bounds
     sizes = f"rankings of lengths {len(a_list)} and {len(b_list)} at length={length}"
-    n_lists = graph.n_lists()
-    use_lists = formulation == "lists" or (
-        formulation == "auto" and (max_candidates is None or n_lists <= max_candidates)
+    error = None
+    if formulation in ("lists", "auto"):
+        m = min(length, len(set(a_list) | set(b_list)))
+        by_cells = max_list_cells // max(m, 1)
+        cap = by_cells if max_candidates is None else min(max_candidates, by_cells)
+        size = measure_prefix_graph(
+            a_list, b_list, length, max_edges=max_list_graph_edges, max_lists=cap
+        )
+        at_least = "" if size.complete else "at least "
+        if size.n_lists > cap and max_candidates is not None and cap == max_candidates:
+            error = (
+                f"{sizes} have {at_least}{size.n_lists:,} candidate lists, more than "
+                f"max_candidates={max_candidates:,}; use formulation='auto' or 'flow' (an LP over "
+                "the prefix graph, polynomial in the length), a shorter `length`, or a larger "
+                "`max_candidates`"
+            )
+        elif size.n_lists > cap:
+            error = (
+                f"{sizes} have {at_least}{size.n_lists:,} candidate lists of {m} items: "
+                f"enumerating them passes MAX_LIST_CELLS={max_list_cells:,} list positions "
+                f"(about {8 * max_list_cells * 3 / 2**20:,.0f} MB for the program); use "
+                "formulation='auto' or 'flow' (an LP over the prefix graph), or a shorter `length`"
+            )
+        elif size.n_edges > max_list_graph_edges:
+            error = (
+                f"{sizes} give a prefix graph of {at_least}{size.n_edges:,} edges (counted to "
+                f"depth {size.depth:,} of {m:,}), more than MAX_LIST_GRAPH_EDGES="
+                f"{max_list_graph_edges:,} the lists formulation walks; use a shorter `length`"
+            )
+        else:
+            graph = build_prefix_graph(a_list, b_list, length)
+            solution = solve_lists(graph, credit, relax, size.n_lists)
+            return _solved(solution, a_list, b_list, m, size.n_lists, credit, sizes)
+        if formulation == "lists":
+            return TooManyCandidates, error
+    size = measure_prefix_graph(a_list, b_list, length, max_edges=max_graph_edges)
+    if size.n_edges > max_graph_edges:
+        return TooManyCandidates, (
+            f"{sizes} give a prefix graph of {'' if size.complete else 'at least '}"
+            f"{size.n_edges:,} edges (counted to depth {size.depth:,} of {size.m:,}), more than "
+            f"the MAX_GRAPH_EDGES={max_graph_edges:,} the flow formulation solves in about a "
+            "second; use a shorter `length`"
+        )
+    graph = build_prefix_graph(a_list, b_list, length)
+    solution = solve_flow(graph, credit, relax, size.n_lists)
+    return _solved(solution, a_list, b_list, size.m, size.n_lists, credit, sizes)
+
+
+def _solved(
+    solution: OptimizedSolution | None,
+    a_list: tuple,
+    b_list: tuple,
+    m: int,
+    n_lists: int,
+    credit: str,
+    sizes: str,
+) -> OptimizedSolution | tuple[type, str]:
+    if solution is not None:
+        return solution
+    shorter = min(len(a_list), len(b_list))
+    hint = f", or length={shorter} to stop where the shorter ranking ends" if shorter < m else ""
+    return OptimizedInfeasible, (
+        f"no distribution over the {n_lists:,} candidate lists of {sizes} is unbiased under "
+        f"random clicks with credit={credit!r} (the LP is infeasible; typical when the rankings "
+        f"differ in length, since the longer one alone fills the deepest positions); pass "
+        f"relax=True for the least-biased distribution{hint}"
     )
-    if use_lists and max_candidates is not None and n_lists > max_candidates:
-        return TooManyCandidates, (
-            f"{sizes} have {n_lists:,} candidate lists, more than "
-            f"max_candidates={max_candidates:,}; "
-            "use formulation='auto' or 'flow' (an LP over the prefix graph, polynomial in the "
-            "length), a shorter `length`, or a larger `max_candidates`"
-        )
-    if not use_lists and graph.src.shape[0] > MAX_GRAPH_EDGES:
-        return TooManyCandidates, (
-            f"{sizes} give a prefix graph of {graph.src.shape[0]:,} edges, more than the "
-            f"{MAX_GRAPH_EDGES:,} the flow formulation solves in about a second; "
-            "use a shorter `length`"
-        )
-    solution = (_solve_lists if use_lists else _solve_flow)(graph, credit, relax, n_lists)
-    if solution is None:
-        shorter = min(len(a_list), len(b_list))
-        hint = (
-            f", or length={shorter} to stop where the shorter ranking ends"
-            if shorter < graph.m
-            else ""
-        )
-        return OptimizedInfeasible, (
-            f"no distribution over the {n_lists:,} candidate lists of {sizes} is unbiased under "
-            f"random clicks with credit={credit!r} (the LP is infeasible; typical when the "
-            f"rankings differ in length, since the longer one alone fills the deepest "
-            f"positions); pass relax=True for the least-biased distribution{hint}"
-        )
-    return solution
 
 
 # -- the method -----------------------------------------------------------------------------------
@@ -661,7 +187,8 @@ class Optimized(Interleaver):
     Candidate lists number up to ``2 ** length``. ``formulation`` says what to do:
 
     - ``"lists"``: the paper's program over every candidate list; more than ``max_candidates``
-      raises :class:`TooManyCandidates` naming the count.
+      (or more list positions, lists x length, than :data:`MAX_LIST_CELLS`, whatever
+      ``max_candidates`` is) raises :class:`TooManyCandidates` naming the count.
     - ``"flow"``: a program over the edges of the prefix graph (one node per shown set
       ``A[:a] | B[:b]``, at most ``(len(A)+1)(len(B)+1)`` of them; candidate lists are its
       paths). Any distribution over the lists induces an edge flow with the same expected credit
@@ -675,9 +202,15 @@ class Optimized(Interleaver):
       ``benchmarks/speed_probabilistic_optimized.py``). Graphs above
       :data:`MAX_GRAPH_EDGES` edges (about a second of solving) raise
       :class:`TooManyCandidates`.
-    - ``"auto"`` (default): ``"lists"`` up to ``max_candidates``, ``"flow"`` beyond, so short
-      lists get the paper's program and long ones still solve, unbiased: 0.3 s at
-      ``length=100``.
+    - ``"auto"`` (default): ``"lists"`` up to ``max_candidates`` (and the bounds above),
+      ``"flow"`` beyond, so short lists get the paper's program and long ones still solve,
+      unbiased: 0.3 s at ``length=100``.
+
+    Every bound is checked by a counting pass over the prefix graph that stops at the bound,
+    before the graph or any program is built, so a refusal is immediate and names the numbers;
+    the bounds are module attributes (:data:`MAX_GRAPH_EDGES`, :data:`MAX_LIST_CELLS`,
+    :data:`MAX_LIST_GRAPH_EDGES`), read at every solve. The work is bounded by the items the
+    rankings hold, not by ``length``: a list has ``min(length, distinct items)`` positions.
 
     Credit (``credit=``), with 1-based ranks and an item a ranking lacks given rank
     ``max(len(A), len(B)) + 1`` for both rankers (the paper truncates both rankings to the same
@@ -717,7 +250,8 @@ class Optimized(Interleaver):
         Most candidate lists the ``"lists"`` formulation enumerates (``None``: no limit). 20,000
         solve in about 0.3 s.
 
-    Randomness per call: ``length`` uniforms (the lists formulation uses the first).
+    Randomness per call: ``solve(rankings).n_uniforms`` uniforms: one for the lists formulation
+    (an inverse CDF over its support), one per position for the flow formulation (a walk).
 
     Examples
     --------
@@ -784,6 +318,7 @@ class Optimized(Interleaver):
             self.relax,
             self.formulation,
             self.max_candidates,
+            (MAX_GRAPH_EDGES, MAX_LIST_CELLS, MAX_LIST_GRAPH_EDGES),
         )
         if isinstance(result, tuple):
             error, message = result
@@ -797,8 +332,8 @@ class Optimized(Interleaver):
         length: int,
         draws: Randomness,
     ) -> tuple[list, list[int]]:
-        u = draws.uniforms(length)
-        return self._solution(lists, length).sample(u)
+        solution = self._solution(lists, length)
+        return solution.sample(draws.uniforms(solution.n_uniforms))
 
     def _credit(self, interleaving: Interleaving, clicks: tuple[int, ...]) -> Credit:
         absent = max(interleaving.ranking_lengths) + 1
@@ -822,42 +357,39 @@ class Optimized(Interleaver):
         *,
         rng: Any = None,
     ) -> InterleavingBatch:
-        """Draw ``n_impressions`` lists at once; equal to as many ``interleave(rng=...)`` calls."""
-        n = check_int("n_impressions", n_impressions, minimum=0)
+        """Draw ``n_impressions`` lists at once; equal to as many ``interleave(rng=...)`` calls.
+
+        Every list has the solution's length ``min(length, distinct items)``, so the arrays are
+        ``(n_impressions, solution.length)``: bounded by the items available, not by ``length``.
+        """
         lists, _ = validate_rankings(rankings, max_rankers=self.max_rankers)
+        solution = self._solution(lists, self.resolve_length(lists))
+        n = self._check_n_impressions(n_impressions, solution.length)
         generator = as_generator(rng)
-        length = self.resolve_length(lists)
-        solution = self._solution(lists, length)
-        u = generator.random((n, length))
+        u = generator.random((n, solution.n_uniforms))
         item_ids, rank_table = union_index(lists)
         lookup = {item: i for i, item in enumerate(item_ids)}
-        m = solution.length
-        items = np.full((n, length), -1, dtype=np.int32)
-        teams = np.full((n, length), -1, dtype=np.int8)
-        sampler = solution._sampler
-        if isinstance(sampler, _ListSampler):
-            chosen = sampler.sample_index(u[:, 0]) if n else np.zeros(0, dtype=np.int64)
-            table = np.array(
-                [[lookup[x] for x in row] for row in sampler.items], dtype=np.int32
-            ).reshape(-1, m)
-            team_table = np.array(sampler.teams, dtype=np.int8).reshape(-1, m)
-            items[:, :m] = table[chosen]
-            teams[:, :m] = team_table[chosen]
+        if n:
+            items, teams = solution.sample_batch(u, lookup)
         else:
-            edges = sampler.sample_edges(u)
-            edge_items = np.array([lookup[x] for x in sampler.items], dtype=np.int32)
-            items[:, :m] = edge_items[edges]
-            teams[:, :m] = sampler.graph.teams[edges]
+            items = np.zeros((0, solution.length), dtype=np.int32)
+            teams = np.zeros((0, solution.length), dtype=np.int8)
         return InterleavingBatch(
             self.name, self.params(), item_ids, items, teams, rank_table, tuple(map(len, lists))
         )
 
     def credit_batch(self, batch: InterleavingBatch, clicks: Any) -> CreditBatch:
-        """Credit many impressions; ``clicks`` is bool (n_impressions, length). Vectorised."""
+        """Credit many impressions; ``clicks`` is bool (n_impressions, length). Vectorised.
+
+        ``batch`` may hold impressions of the same rankings (:meth:`interleave_batch`) or each of
+        its own (:meth:`InterleavingBatch.from_records`, ``from_columns``); row ``i`` equals
+        ``credit(batch[i], clicks[i])``.
+        """
         clicks = self._check_batch(batch, clicks)
-        absent = max(batch.ranking_lengths) + 1
+        # Per impression (each may have had its own rankings): absent items get max length + 1.
+        absent = batch.ranking_lengths.max(axis=1).astype(np.float64) + 1.0
         ranks = batch.ranks.astype(np.float64) + 1.0
-        ranks[ranks == 0] = absent  # absent items and padding (never clicked)
+        ranks = np.where(ranks == 0, absent[None, :, None], ranks)  # absent and padding
         a, b = ranks[0], ranks[1]
         if self.credit_function == "inverse":
             per_click = np.stack([1.0 / a, 1.0 / b])

@@ -12,7 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from interleave import Interleaving, InvalidArgument
+from interleave.methods import optimized
 from interleave.methods.optimized import Optimized, OptimizedInfeasible, TooManyCandidates
+from interleave.methods.optimized_graph import build_prefix_graph, measure_prefix_graph
+from tests.fuzzing import call_bounded
 
 # -- independent references -----------------------------------------------------------------------
 
@@ -212,12 +215,16 @@ def test_equal_length_rankings_of_any_overlap_were_all_feasible():
 
 
 def test_lists_formulation_beyond_the_cap_fails_naming_the_count():
+    # 50% overlap at length 100: the count stops at the first depth past the cap (32,768 paths
+    # to depth 15; each prefix extends to at least one list, so it is a lower bound).
     rankings = [list(range(100)), list(range(50, 150))]
     with pytest.raises(
-        TooManyCandidates, match=r"have [\d,]+ candidate lists, more than max_candidates=20,000"
+        TooManyCandidates,
+        match=r"have at least 32,768 candidate lists, more than max_candidates=20,000",
     ):
         Optimized(formulation="lists").solve(rankings)
-    with pytest.raises(TooManyCandidates, match=r"max_candidates=10"):
+    # Disjoint rankings of 5 (length 5): the 16 prefixes of depth 4 already pass the cap of 10.
+    with pytest.raises(TooManyCandidates, match=r"have at least 16 candidate lists, more than"):
         Optimized(formulation="lists", max_candidates=10).solve(
             [list(range(5)), list(range(5, 10))]
         )
@@ -226,9 +233,98 @@ def test_lists_formulation_beyond_the_cap_fails_naming_the_count():
 def test_flow_program_beyond_its_graph_cap_fails_naming_the_size():
     rankings = [list(range(250)), list(range(125, 375))]
     with pytest.raises(
-        TooManyCandidates, match=r"prefix graph of [\d,]+ edges, more than the 20,000"
+        TooManyCandidates,
+        match=r"prefix graph of at least 20,[\d]{3} edges \(counted to depth \d+ of 250\), "
+        r"more than the MAX_GRAPH_EDGES=20,000",
     ):
         Optimized().solve(rankings)
+
+
+def count_edges_by_building(a, b, length):
+    return build_prefix_graph(tuple(a), tuple(b), length).n_edges
+
+
+@settings(max_examples=40)
+@given(rankings=any_pairs(max_items=4), length=st.integers(1, 6))
+def test_counting_pass_matches_the_built_graph_and_brute_force(rankings, length):
+    a, b = rankings
+    size = measure_prefix_graph(tuple(a), tuple(b), length, max_edges=10**9)
+    assert size.complete
+    assert size.n_edges == count_edges_by_building(a, b, length)
+    assert size.n_lists == len(brute_force_candidates(a, b, length))
+
+
+@settings(max_examples=60)
+@given(rankings=any_pairs(max_items=7), length=st.integers(1, 9), bound=st.integers(1, 40))
+def test_counting_pass_stops_at_the_bound_with_a_lower_bound_on_the_lists(rankings, length, bound):
+    a, b = rankings
+    full = measure_prefix_graph(tuple(a), tuple(b), length, max_edges=10**9)
+    size = measure_prefix_graph(tuple(a), tuple(b), length, max_edges=bound, max_lists=bound)
+    if full.n_edges <= bound and full.n_lists <= bound:
+        assert size == full
+    else:
+        assert size.n_edges > bound or size.n_lists > bound
+        assert size.n_edges <= full.n_edges
+        assert size.n_lists <= full.n_lists
+
+
+def test_huge_disjoint_rankings_are_refused_at_once_with_the_numbers():
+    # Issue 13: this built the whole prefix graph first (11 s, 2.5 GB) before refusing.
+    rankings = [list(range(3000)), list(range(3000, 6000))]
+    status, error = call_bounded(
+        Optimized().interleave, rankings, key="r", seed=1, max_seconds=3, max_extra_bytes=1 << 28
+    )
+    assert status == "error"
+    assert isinstance(error, TooManyCandidates)
+    assert "more than the MAX_GRAPH_EDGES=20,000" in str(error)
+    assert "of 3,000)" in str(error)  # the depth the count would have gone to
+
+
+@pytest.mark.parametrize(
+    "rankings",
+    [
+        [list(range(30)), list(range(30, 60))],
+        [list(range(30)), list(range(15, 45))],
+        [list(range(10**5)), list(range(10**5, 2 * 10**5))],
+    ],
+    ids=["30 disjoint", "30 half overlap", "1e5 disjoint"],
+)
+def test_unlimited_candidates_still_stop_at_the_list_cells_bound(rankings):
+    # Issue 13: max_candidates=None with the lists formulation allocated gigabytes.
+    method = Optimized(max_candidates=None, formulation="lists")
+    status, error = call_bounded(method.solve, rankings, max_seconds=3, max_extra_bytes=1 << 28)
+    assert status == "error"
+    assert isinstance(error, TooManyCandidates)
+    assert "MAX_LIST_CELLS=4,000,000" in str(error)
+
+
+def test_the_bounds_are_configurable_module_attributes(monkeypatch):
+    rankings = [list(range(6)), list(range(6, 12))]  # C(12, 6) = 924 lists, 12 positions
+    method = Optimized(length=12, formulation="lists", max_candidates=None)
+    assert method.solve(rankings).n_candidates == 924
+    optimized._cached_solution.cache_clear()
+    monkeypatch.setattr(optimized, "MAX_LIST_CELLS", 924 * 12 - 1)
+    with pytest.raises(TooManyCandidates, match="MAX_LIST_CELLS=11,087"):
+        method.solve(rankings)
+    monkeypatch.setattr(optimized, "MAX_GRAPH_EDGES", 10)
+    with pytest.raises(TooManyCandidates, match="MAX_GRAPH_EDGES=10 "):
+        Optimized(formulation="flow").solve(rankings)
+
+
+def test_work_is_bounded_by_the_items_not_the_length():
+    # Issue 13: length 3e7 used 1-2 GB. A list holds at most the distinct items (here 4).
+    method = Optimized(length=3 * 10**7)
+    rankings = [[1, 2, 3], [3, 4, 1]]
+    status, il = call_bounded(
+        method.interleave, rankings, key="r", seed=1, max_seconds=3, max_extra_bytes=1 << 28
+    )
+    assert status == "ok"
+    assert sorted(il.items) == [1, 2, 3, 4]
+    status, batch = call_bounded(
+        method.interleave_batch, rankings, 100, rng=1, max_seconds=3, max_extra_bytes=1 << 28
+    )
+    assert status == "ok"
+    assert batch.items.shape == (100, 4)
 
 
 def test_length_one_hundred_solves_unbiased_with_the_flow_program():
