@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from interleave._checks import check_int, check_one_of
+from interleave.clicks import limits
 from interleave.clicks import sessions as _sessions
 from interleave.errors import InterleaveError, InvalidArgument
 from interleave.keys import as_generator
@@ -118,6 +119,29 @@ class FitResult:
 
 # ------------------------------------------------------------------------------------------
 # Argument helpers
+
+
+def choice(name: str, value: Any, options: tuple[str, ...]) -> str:
+    """``value`` must be one of the string ``options`` (an array or list is refused by type)."""
+    if not isinstance(value, str):
+        shown = "{" + ", ".join(repr(o) for o in options) + "}"
+        msg = f"`{name}` must be one of {shown}, got {value!r:.80} of type {type(value).__name__}"
+        raise InvalidArgument(msg)
+    return check_one_of(name, value, options)
+
+
+def check_iterations(value: Any) -> int:
+    """An EM iteration count in ``1 .. limits.MAX_ITERATIONS``."""
+    return check_int("n_iterations", value, minimum=1, maximum=limits.MAX_ITERATIONS)
+
+
+def as_array(name: str, value: Any, what: str) -> np.ndarray:
+    """``np.asarray(value)``, or raise naming ``name`` when it is ragged or not array-like."""
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError, OverflowError) as error:
+        msg = f"`{name}` must be {what}, got {value!r:.80} ({error})"
+        raise InvalidArgument(msg) from None
 
 
 def probability_array(
@@ -232,7 +256,7 @@ class ClickModel:
 
     def __init__(self, *, by: str = "document") -> None:
         options = ("document", "relevance")
-        self._by = None if self._KEYLESS else check_one_of("by", by, options)
+        self._by = None if self._KEYLESS else choice("by", by, options)
         self._table: _Table | None = None
         self._ranks: dict[str, np.ndarray] = {}
         self._fit_result: FitResult | None = None
@@ -353,8 +377,9 @@ class ClickModel:
                 name = type(self).__name__
                 msg = f"{name} needs the shape of the lists: pass `relevance` or `items`"
                 raise InvalidArgument(msg)
-            arr = np.asarray(source)
-            shape = _shape("relevance" if relevance is not None else "items", arr, n_impressions)
+            name = "relevance" if relevance is not None else "items"
+            arr = as_array(name, source, "an array of shape (n_impressions, k) or (k,)")
+            shape = _shape(name, arr, n_impressions)
             self._check_ranks(shape[1])
             return None, shape
         if table.by == "relevance":
@@ -591,6 +616,13 @@ def _shape(name: str, arr: np.ndarray, n_impressions: int | None) -> tuple[int, 
             raise InvalidArgument(msg)
         n = check_int("n_impressions", n_impressions, minimum=0)
         shape = (n, arr.shape[0])
+        if n * shape[1] > limits.MAX_CELLS:
+            msg = (
+                f"`n_impressions` = {n} with {shape[1]} results each makes {n * shape[1]} result "
+                f"cells, above the bound of {limits.MAX_CELLS} per call "
+                "(interleave.clicks.limits.MAX_CELLS); simulate in batches"
+            )
+            raise InvalidArgument(msg)
     elif arr.ndim == 2:
         if (
             n_impressions is not None
@@ -614,7 +646,7 @@ def _shape(name: str, arr: np.ndarray, n_impressions: int | None) -> tuple[int, 
 def _relevance_index(
     relevance: Any, n_impressions: int | None, n_grades: int, *, name: str = "relevance"
 ) -> np.ndarray:
-    arr = np.asarray(relevance)
+    arr = as_array(name, relevance, "an integer array of relevance grades")
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
         msg = (
             f"`{name}` must be an integer array of relevance grades, got dtype {arr.dtype} "
@@ -647,30 +679,61 @@ def _document_index(table: _Table, query: Any, items: Any, n_impressions: int | 
         flat = items.explode()
         shape = _shape("items", np.empty((len(items), k)), n_impressions)
     else:
-        arr = np.asarray(items)
+        arr = as_array("items", items, "an array of int or str ids, shape (n_impressions, k)")
+        if arr.dtype == object:
+            # Python ints beyond 64 bits, mixed ints and str, None: no id type fits them all.
+            msg = (
+                f"`items` must hold ids of one type, int (within 64 bits) or str, got {items!r:.80}"
+            )
+            raise InvalidArgument(msg)
         shape = _shape("items", arr, n_impressions)
         if arr.ndim == 1:
             arr = np.broadcast_to(arr, shape)
         flat = pl.Series("item", np.ascontiguousarray(arr).ravel())
     n, k = shape
-    queries = np.asarray(query.to_numpy() if isinstance(query, pl.Series) else query, dtype=object)
-    if queries.ndim == 0:
-        queries = np.full(n, queries.item(), dtype=object)
-    if queries.shape != (n,):
-        msg = (
-            f"`query` must be a str or an array of {n} str (one per impression), "
-            f"got shape {queries.shape}"
-        )
-        raise InvalidArgument(msg)
+    queries = _queries(query, n)
     if n == 0:
         return np.zeros((0, k), dtype=np.int64)
     return _sessions.lookup_documents(table.keys, queries, flat, k)
 
 
+def _queries(query: Any, n: int) -> pl.Series:
+    """The query of each of ``n`` impressions as a String series (a str is shown to all)."""
+    expected = f"a str or an array of {n} str (one per impression)"
+    if isinstance(query, str):
+        return pl.repeat(query, n, dtype=pl.String, eager=True).rename("query")
+    if isinstance(query, pl.Series):
+        series = query
+    else:
+        arr = as_array("query", query, expected)
+        if arr.ndim != 1 or arr.dtype.kind not in "UO":
+            msg = f"`query` must be {expected}, got dtype {arr.dtype} and shape {arr.shape}"
+            raise InvalidArgument(msg)
+        try:
+            series = pl.Series("query", arr, dtype=pl.String, strict=True)
+        except (TypeError, ValueError, pl.exceptions.PolarsError):
+            msg = f"`query` must be {expected}, got {query!r:.80}"
+            raise InvalidArgument(msg) from None
+    if series.dtype != pl.String or series.null_count():
+        msg = f"`query` must be {expected}, got {series.dtype} with {series.null_count()} null(s)"
+        raise InvalidArgument(msg)
+    if len(series) != n:
+        msg = f"`query` must be {expected}, got shape ({len(series)},)"
+        raise InvalidArgument(msg)
+    return series
+
+
 def _propensity(propensity: Any, n: int) -> np.ndarray | None:
     if propensity is None:
         return None
-    arr = np.asarray(propensity, dtype=np.float64)
+    try:
+        arr = np.asarray(propensity, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        msg = (
+            f"`propensity` must be a real number or one real number per impression, shape "
+            f"({n},), got {propensity!r:.80}"
+        )
+        raise InvalidArgument(msg) from None
     if arr.ndim == 0:
         arr = np.full(n, float(arr))
     if arr.shape != (n,):

@@ -25,6 +25,8 @@ from interleave.clicks import _chain
 from interleave.clicks._base import (
     ClickModel,
     _grade_table,
+    check_iterations,
+    choice,
     em_estimate,
     key_sum,
     probability_array,
@@ -112,8 +114,8 @@ class CascadeModel(ClickModel):
         n_iterations: int = 50,
     ) -> None:
         super().__init__(by="relevance")
-        self._stop = check_one_of("stop", stop, STOP_RULES)
-        self._n_iterations = check_int("n_iterations", n_iterations, minimum=1)
+        self._stop = choice("stop", stop, STOP_RULES)
+        self._n_iterations = check_iterations(n_iterations)
         if (p_click is None) != (p_stop is None):
             msg = (
                 "pass both `p_click` and `p_stop` (one probability per grade each), "
@@ -152,8 +154,8 @@ class CascadeModel(ClickModel):
         >>> CascadeModel.preset("informational", grades=3).p_stop.tolist()
         [0.1, 0.3, 0.5]
         """
-        check_one_of("name", name, PRESETS)
-        grades = check_one_of("grades", grades, (2, 3, 5))
+        choice("name", name, tuple(PRESETS))
+        grades = check_one_of("grades", check_int("grades", grades), (2, 3, 5))
         p_click, p_stop = PRESETS[name][grades]
         return cls(p_click, p_stop, stop=stop)
 

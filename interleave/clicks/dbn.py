@@ -32,11 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from interleave._checks import check_int, check_one_of, check_probability
+from interleave._checks import check_probability
 from interleave.clicks import _chain
 from interleave.clicks._base import (
     ClickModel,
     _grade_table,
+    check_iterations,
+    choice,
     em_estimate,
     key_sum,
     last_click,
@@ -137,7 +139,7 @@ class DBN(ClickModel):
 
     def __init__(self, *, by: str = "document", n_iterations: int = 50) -> None:
         super().__init__(by=by)
-        self._n_iterations = check_int("n_iterations", n_iterations, minimum=1)
+        self._n_iterations = check_iterations(n_iterations)
 
     @classmethod
     def from_grades(cls, attractiveness: Any, satisfaction: Any, continuation: float) -> DBN:
@@ -210,7 +212,7 @@ class SDBN(DBN):
         self, *, by: str = "document", estimator: str = "closed_form", n_iterations: int = 50
     ) -> None:
         super().__init__(by=by, n_iterations=n_iterations)
-        self._estimator = check_one_of("estimator", estimator, ("closed_form", "em"))
+        self._estimator = choice("estimator", estimator, ("closed_form", "em"))
 
     @classmethod
     def from_grades(cls, attractiveness: Any, satisfaction: Any, continuation: float = 1.0) -> SDBN:

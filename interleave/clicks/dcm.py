@@ -25,12 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from interleave._checks import check_int, check_one_of
 from interleave.clicks import _chain
 from interleave.clicks._base import (
     ClickModel,
     _grade_table,
+    check_iterations,
     check_n_ranks,
+    choice,
     em_estimate,
     key_sum,
     last_click,
@@ -70,8 +71,8 @@ class DCM(ClickModel):
         self, *, by: str = "document", estimator: str = "closed_form", n_iterations: int = 50
     ) -> None:
         super().__init__(by=by)
-        self._estimator = check_one_of("estimator", estimator, ("closed_form", "em"))
-        self._n_iterations = check_int("n_iterations", n_iterations, minimum=1)
+        self._estimator = choice("estimator", estimator, ("closed_form", "em"))
+        self._n_iterations = check_iterations(n_iterations)
 
     @classmethod
     def from_grades(cls, attractiveness: Any, continuation: Any) -> DCM:

@@ -26,9 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from interleave._checks import check_int, check_real
-from interleave.clicks._base import ClickModel
+from interleave.clicks import limits
+from interleave.clicks._base import ClickModel, as_array
 from interleave.errors import InvalidArgument
 from interleave.keys import as_generator
 
@@ -80,17 +82,20 @@ class UserPopulation:
         Parameters
         ----------
         n_users
-            Number of users, >= 1.
+            Number of users, 1 .. ``limits.MAX_USERS`` (10^8).
         activity_sigma
             Log-normal spread of activity; 0 makes every user equally active.
         propensity_sigma
-            Log-normal spread of click propensity; 0 makes every user click alike.
+            Log-normal spread of click propensity, 0 .. ``limits.MAX_PROPENSITY_SIGMA`` (10); 0
+            makes every user click alike.
         rng
             Seed or Generator; the same seed gives the same population.
         """
-        n_users = check_int("n_users", n_users, minimum=1)
+        n_users = check_int("n_users", n_users, minimum=1, maximum=limits.MAX_USERS)
         a_sigma = check_real("activity_sigma", activity_sigma, low=0.0)
-        p_sigma = check_real("propensity_sigma", propensity_sigma, low=0.0)
+        p_sigma = check_real(
+            "propensity_sigma", propensity_sigma, low=0.0, high=limits.MAX_PROPENSITY_SIGMA
+        )
         generator = as_generator(rng)
         z = generator.standard_normal((2, n_users))
         weights = np.exp(a_sigma * (z[0] - z[0].max()))  # shifted: no overflow for large sigma
@@ -108,9 +113,10 @@ class UserPopulation:
     def draw_users(self, n_requests: int, *, rng: Any = None) -> np.ndarray:
         """Which user makes each of ``n_requests`` requests (int64 ids in ``range(n_users)``).
 
-        Users are drawn independently with probability ``activity``.
+        Users are drawn independently with probability ``activity``; ``n_requests`` is at most
+        ``limits.MAX_CELLS``.
         """
-        n_requests = check_int("n_requests", n_requests, minimum=0)
+        n_requests = check_int("n_requests", n_requests, minimum=0, maximum=limits.MAX_CELLS)
         generator = as_generator(rng)
         cumulative = np.cumsum(self.activity)
         users = np.searchsorted(
@@ -154,7 +160,7 @@ class UserPopulation:
                 f"got {type(model).__name__}"
             )
             raise InvalidArgument(msg)
-        ids = np.asarray(users)
+        ids = as_array("users", users, "a 1-D integer array of user ids")
         if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
             msg = (
                 "`users` must be a 1-D integer array of user ids, "
@@ -166,7 +172,7 @@ class UserPopulation:
             msg = f"`users` ids must be in range({self.n_users}), got {low}..{high}"
             raise InvalidArgument(msg)
         n = ids.shape[0]
-        single = np.ndim(relevance if relevance is not None else items) == 1
+        single = self._single_list(relevance, items, n)
         return model.simulate(
             relevance,
             query=query,
@@ -175,3 +181,25 @@ class UserPopulation:
             propensity=self.propensity[ids],
             rng=rng,
         )
+
+    @staticmethod
+    def _single_list(relevance: Any, items: Any, n: int) -> bool:
+        """Whether one list is shown to every user; else the lists must be one per user."""
+        name = "relevance" if relevance is not None else "items"
+        lists = relevance if relevance is not None else items
+        if lists is None:
+            return False  # the model names what is missing
+        if isinstance(lists, pl.Series):
+            rows = len(lists)
+        else:
+            shape = as_array(name, lists, "an array of shape (n_impressions, k) or (k,)").shape
+            if len(shape) != 2:
+                return len(shape) == 1
+            rows = shape[0]
+        if rows != n:
+            msg = (
+                f"`{name}` has {rows} lists but `users` has {n} entries; pass one list per user "
+                "entry, or a single list (k,) shown to all"
+            )
+            raise InvalidArgument(msg)
+        return False

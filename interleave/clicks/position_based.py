@@ -15,9 +15,11 @@ from typing import Any
 import numpy as np
 
 from interleave._checks import check_int
+from interleave.clicks import limits
 from interleave.clicks._base import (
     ClickModel,
     _grade_table,
+    check_iterations,
     check_n_ranks,
     em_estimate,
     key_sum,
@@ -62,7 +64,7 @@ class PBM(ClickModel):
 
     def __init__(self, *, by: str = "document", n_iterations: int = 50) -> None:
         super().__init__(by=by)
-        self._n_iterations = check_int("n_iterations", n_iterations, minimum=1)
+        self._n_iterations = check_iterations(n_iterations)
 
     @classmethod
     def from_grades(cls, examination: Any, attractiveness: Any) -> PBM:
@@ -91,7 +93,7 @@ class PBM(ClickModel):
         >>> PBM.inverse_rank(3).grades["attractiveness"].to_list()
         [0.1, 0.325, 0.55, 0.775, 1.0]
         """
-        n_ranks = check_int("n_ranks", n_ranks, minimum=1)
+        n_ranks = check_int("n_ranks", n_ranks, minimum=1, maximum=limits.MAX_CELLS)
         grades = np.arange(5)
         return cls.from_grades(1.0 / np.arange(1, n_ranks + 1), np.round(0.225 * grades + 0.1, 12))
 

@@ -26,7 +26,7 @@ from interleave.errors import InvalidArgument
 
 __all__ = ["CHUNK_BYTES", "LogFormatError", "read_pyclick_sessions", "read_yandex_relpred"]
 
-CHUNK_BYTES = 1 << 23  # text parsed per piece: 8 MiB keeps polars' temporaries to ~100 MB
+CHUNK_BYTES = 1 << 22  # text parsed per piece: 4 MiB keeps polars' temporaries near 100 MB
 INT64_MAX = (1 << 63) - 1
 
 # The strict integer grammar: ASCII digits, optionally padded with ASCII whitespace. Python's
@@ -352,14 +352,20 @@ def _relpred_pages_with_clicks(
     pages: pl.DataFrame, offset: int, hits: pl.DataFrame
 ) -> pl.DataFrame:
     """``pages`` with its ``clicks`` lists; ``hits`` are (page, url) clicks on these pages."""
+    clicked = hits.group_by("page").agg(pl.col("url").alias("clicked"))
     long = (
         pages.select(pl.int_range(offset, offset + pages.height).alias("page"), "items")
         .explode("items")
         .rename({"items": "url"})
-        # PyClick's rule: a click marks the first rank that shows the URL.
-        .with_columns(first=pl.struct("page", "url").is_first_distinct())
-        .join(hits, on=["page", "url"], how="left", maintain_order="left")
-        .select("page", (pl.col("hit").fill_null(False) & pl.col("first")).alias("click"))
+        .join(clicked, on="page", how="left", maintain_order="left")
+        .select(
+            "page",
+            # PyClick's rule: a click marks the first rank that shows the URL.
+            (
+                pl.col("url").is_in(pl.col("clicked")).fill_null(False)
+                & pl.struct("page", "url").is_first_distinct()
+            ).alias("click"),
+        )
     )
     lists = long.group_by("page", maintain_order=True).agg(pl.col("click").alias("clicks"))
     return pages.with_columns(lists["clicks"]).select(list(_RELPRED_SCHEMA)).cast(_RELPRED_SCHEMA)
@@ -435,10 +441,12 @@ def read_yandex_relpred(path: str | os.PathLike[str]) -> pl.DataFrame:
             f"a query line of session {sid} before its first click",
             f"{sid}\t...\tC\t{first['url']}",
         )
-    hits = matched.select("page", "url").unique().with_columns(hit=pl.lit(True))
+    hits = matched.select("page", "url")
+    del matched, clicks, page_lines
     frames = []
     offset = 0
-    for pages, _ in pieces:
+    for pages in [q for q, _ in pieces]:
+        pieces.pop(0)  # each piece's pages are released as its output is built
         end = offset + pages.height
         own = hits.filter(pl.col("page").is_between(offset, end, closed="left"))
         frames.append(_relpred_pages_with_clicks(pages, offset, own))

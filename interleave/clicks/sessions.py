@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from interleave.clicks import limits
 from interleave.clicks.readers import LogFormatError, read_pyclick_sessions, read_yandex_relpred
 from interleave.errors import InvalidArgument
 
@@ -211,21 +212,33 @@ def encode_sessions(
         )
         return EncodedSessions(index, clicks, keys.drop("key"), keys.height)
     if by == "relevance":
-        index = _column_matrix(sessions, "relevance", k).astype(np.int64)
-        if index.min() < 0:
-            low = int(index.min())
+        # Range-check in the column's own dtype: a UInt64 grade of 2^64 - 1 is too large, not -1.
+        grades = sessions["relevance"].explode()
+        low, high = grades.min(), grades.max()
+        if low < 0:
             msg = (
                 f"`{name}` column 'relevance' has negative grades (min {low}); grades are 0, 1, ..."
             )
             raise InvalidArgument(msg)
-        return EncodedSessions(index, clicks, None, int(index.max()) + 1)
+        if high >= limits.MAX_GRADES:
+            msg = (
+                f"`{name}` column 'relevance' has grade {high}, above the bound of "
+                f"{limits.MAX_GRADES} grades (0..{limits.MAX_GRADES - 1}, "
+                "interleave.clicks.limits.MAX_GRADES): a model keyed by relevance keeps one "
+                "parameter per grade up to the largest; map the grades onto 0..n-1 first, e.g. "
+                "pl.col('relevance').list.eval(pl.element().rank('dense') - 1)"
+            )
+            raise InvalidArgument(msg)
+        index = grades.cast(pl.Int64).to_numpy().reshape(n, k)
+        return EncodedSessions(index, clicks, None, int(high) + 1)
     return EncodedSessions(np.zeros((n, k), dtype=np.int64), clicks, None, 1)
 
 
-def lookup_documents(
-    keys: pl.DataFrame, query: np.ndarray | pl.Series, items: pl.Series, k: int
-) -> np.ndarray:
-    """Row of ``keys`` (query, item) for each result; ``keys.height`` for pairs not in the table."""
+def lookup_documents(keys: pl.DataFrame, query: pl.Series, items: pl.Series, k: int) -> np.ndarray:
+    """Row of ``keys`` (query, item) for each result; ``keys.height`` for pairs not in the table.
+
+    ``query`` is a String series, one per list; ``items`` the flat ids, ``k`` per list.
+    """
     item_dtype = keys.schema["item"]
     if items.dtype != item_dtype:
         both_int = items.dtype.is_integer() and item_dtype.is_integer()
@@ -235,10 +248,11 @@ def lookup_documents(
                 "use the same id type for fitting and prediction"
             )
             raise InvalidArgument(msg)
-        items = items.cast(item_dtype)
+        # An id the table's integer type cannot hold (a UInt64 beyond Int64, a negative id for a
+        # UInt64 table) was never seen in training: null, then the unseen row below.
+        items = items.cast(item_dtype, strict=False)
     n = len(items) // k
-    long = pl.DataFrame({"query": np.repeat(np.asarray(query, dtype=object), k), "item": items})
-    long = long.with_columns(pl.col("query").cast(pl.String))
+    long = pl.DataFrame({"query": query.rename("query").repeat_by(k).explode(), "item": items})
     table = keys.select("query", "item").with_row_index("key")
     found = long.join(table, on=["query", "item"], how="left", maintain_order="left")["key"]
     return found.fill_null(keys.height).to_numpy().astype(np.int64).reshape(n, k)

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from interleave._checks import check_int
 from interleave.clicks._base import (
     ClickModel,
     _grade_table,
+    check_iterations,
     check_n_ranks,
     em_estimate,
     key_sum,
@@ -71,7 +71,7 @@ class UBM(ClickModel):
 
     def __init__(self, *, by: str = "document", n_iterations: int = 50) -> None:
         super().__init__(by=by)
-        self._n_iterations = check_int("n_iterations", n_iterations, minimum=1)
+        self._n_iterations = check_iterations(n_iterations)
 
     @classmethod
     def from_grades(cls, examination: Any, attractiveness: Any) -> UBM:
