@@ -384,6 +384,27 @@ class World:
 
     # -- the loop -------------------------------------------------------------------------------
 
+    def outcomes(self, strategy: Any, n_requests: int) -> Look:
+        """Every request of a non-adaptive strategy served at once, as one :class:`Look`.
+
+        What :meth:`run` feeds the strategy look by look; ``look.take(rows)`` gives any slice,
+        e.g. the share of one worker.
+        """
+        if getattr(strategy, "adaptive", False):
+            msg = f"{strategy.name} routes by what it has learnt; run it with World.run"
+            raise InvalidArgument(msg)
+        requests = self.requests(n_requests)
+        arms = np.asarray(strategy.route(strategy.start(), requests.keys, requests.user), np.int8)
+        name = getattr(strategy, "name", type(strategy).__name__)
+        look, _ = self._serve(
+            requests,
+            arms,
+            getattr(strategy, "method", None),
+            frozenset(getattr(strategy, "needs", ())),
+            rng_for(self.seed, "clicks", name),
+        )
+        return look
+
     def run(
         self,
         strategy: Any,

@@ -212,6 +212,10 @@ class AB:
             return 0.0
         return float(b.mean() - a.mean())
 
+    def statistics(self, state: ABState) -> UserClicks:
+        """The mergeable counts."""
+        return state.counts
+
     def decision(self, state: ABState) -> str:
         """Ship, keep production, keep collecting, or invalid (sample-ratio mismatch)."""
         if state.srm.decision is Decision.REJECT:

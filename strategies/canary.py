@@ -11,9 +11,10 @@ At each stage the guardrail compares the canary's users with the others over tha
 requests, on clicks and on errors, with always-valid intervals (a mixture SPRT's confidence
 sequence), so it may be read after every look:
 
-- **roll back** when the candidate is confidently worse than production by more than a margin:
-  the per-user CTR difference's interval lies below ``-click_margin``, or the error-rate
-  difference's interval lies above ``error_margin``;
+- **roll back** as soon as the candidate is confidently worse than production at all: the
+  per-user CTR difference's interval lies below 0, or the error-rate difference's lies above 0
+  (a canary exists to stop harm early; waiting to be sure the harm exceeds a margin would keep
+  hurting the canary's users);
 - **promote** when it is confidently not worse by more than the margins (the CTR interval lies
   above ``-click_margin``, the error interval below ``error_margin`` or no error was seen) and the
   stage has served at least ``min_stage_requests`` canary requests;
@@ -129,9 +130,11 @@ class Canary:
     stages
         Increasing fractions of users; the last must be 1 (full rollout).
     click_margin
-        How much lower the candidate's per-user CTR may be before it counts as worse.
+        How much lower the candidate's per-user CTR may be and still be promoted. A canary
+        guards against toxic shifts (the seed's words), not small effects: a small canary
+        cannot resolve a few points of per-user CTR, so 0.05 by default.
     error_margin
-        How much higher its error rate may be.
+        How much higher its error rate may be and still be promoted.
     min_stage_requests
         Canary requests a stage must serve before it may promote.
     min_stage_users
@@ -151,7 +154,7 @@ class Canary:
 
     seed: int = 0
     stages: tuple[float, ...] = (0.05, 0.20, 0.50, 1.0)
-    click_margin: float = 0.02
+    click_margin: float = 0.05
     error_margin: float = 0.01
     min_stage_requests: int = 50
     min_stage_users: int = 5
@@ -227,7 +230,7 @@ class Canary:
         stage_pvalue = min(state.stage_pvalue, ctr.pvalue)
         error_difference, error_low, error_high = self._errors(stage_errors)
         n_requests = sum(all_counts.n_requests)
-        worse = interval.high < -self.click_margin or error_low > self.error_margin
+        worse = interval.high < 0.0 or error_low > 0.0
         not_worse = interval.low > -self.click_margin and error_high < self.error_margin
         enough = stage_counts.n_requests[1] >= self.min_stage_requests
         users = min(stage_counts.n_users_in(0), stage_counts.n_users_in(1))
@@ -290,6 +293,10 @@ class Canary:
         rate_b = errors.n_successes_b / errors.n_trials_b if errors.n_trials_b else 0.0
         interval = self.test.start(errors).confidence_interval()
         return rate_b - rate_a, interval.low, interval.high
+
+    def statistics(self, state: CanaryState) -> UserClicks:
+        """The mergeable counts over the whole run (every stage)."""
+        return state.all_counts
 
     def decision(self, state: CanaryState) -> str:
         """Roll back, ship (fully rolled out), or hold at the current fraction."""

@@ -196,6 +196,10 @@ class Interleaved:
             direction = 1 if data.n_wins > data.n_losses else -1
         return InterleavedState(state.preferences.merge(batch), sequential, direction)
 
+    def statistics(self, state: InterleavedState) -> Preferences:
+        """The mergeable counts."""
+        return state.preferences
+
     def decision(self, state: InterleavedState) -> str:
         """Ship, keep production or keep collecting."""
         if state.sequential.decision is not Decision.REJECT:

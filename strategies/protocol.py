@@ -83,6 +83,9 @@ class Strategy(Protocol):
     def update(self, state: Any, look: Any) -> Any:
         """The state after one more look."""
 
+    def statistics(self, state: Any) -> Any:
+        """The state's sufficient statistics: ``a.merge(b)`` combines two workers' exactly."""
+
     def decision(self, state: Any) -> str:
         """The decision so far (one of the verdict words)."""
 

@@ -44,6 +44,7 @@ __all__ = [
     "UNHEALTHY",
     "Divergence",
     "Shadow",
+    "ShadowCounts",
     "ShadowReport",
     "ShadowRunner",
     "ShadowState",
@@ -169,6 +170,21 @@ class Divergence:
             self.tau + other.tau,
             self.n_tau + other.n_tau,
         )
+
+    def __eq__(self, other: object) -> bool:
+        # Counts compare exactly; float sums to rounding (addition order differs across workers).
+        if not isinstance(other, Divergence):
+            return NotImplemented
+        return (
+            self.n == other.n
+            and self.n_tau == other.n_tau
+            and all(
+                math.isclose(getattr(self, f), getattr(other, f), rel_tol=1e-12, abs_tol=1e-12)
+                for f in ("overlap", "rbo", "tau")
+            )
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def mean_overlap(self) -> float:
@@ -413,17 +429,59 @@ class ShadowRunner:
 
 
 @dataclasses.dataclass(frozen=True)
-class ShadowState:
-    """Shadow's statistics: divergence sums, counterfactual wins/losses, errors (mergeable)."""
+class ShadowCounts:
+    """What shadow learns, mergeable: divergence sums, counterfactual outcomes, errors, clicks.
 
-    divergence: Divergence
+    Attributes
+    ----------
+    divergence
+        Sums of the divergence measures over requests the candidate answered.
+    outcomes
+        Counterfactual wins, losses and ties of the candidate's list.
+    n_requests, n_errors, n_clicks, n_counterfactual_clicks
+        Requests, candidate failures, clicks on production's lists, clicks the click model drew
+        on the candidate's lists.
+    users
+        Users seen.
+    """
+
+    divergence: Divergence = dataclasses.field(default_factory=Divergence)
+    outcomes: WinLoss = dataclasses.field(default_factory=WinLoss)
+    n_requests: int = 0
+    n_errors: int = 0
+    n_clicks: int = 0
+    n_counterfactual_clicks: int = 0
+    users: frozenset = frozenset()
+
+    def merge(self, other: ShadowCounts) -> ShadowCounts:
+        """Both counts (exact)."""
+        return ShadowCounts(
+            self.divergence.merge(other.divergence),
+            self.outcomes.update(
+                wins=int(other.outcomes.n_wins),
+                losses=int(other.outcomes.n_losses),
+                ties=int(other.outcomes.n_ties),
+            ),
+            self.n_requests + other.n_requests,
+            self.n_errors + other.n_errors,
+            self.n_clicks + other.n_clicks,
+            self.n_counterfactual_clicks + other.n_counterfactual_clicks,
+            self.users | other.users,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ShadowState:
+    """Shadow's counts, the sequential test's state and the sign at its stop."""
+
+    counts: ShadowCounts
     sequential: SequentialState
     direction: int
-    n_errors: int
-    n_clicks: int
-    n_counterfactual_clicks: int
-    n_users: frozenset
-    n_requests: int
+
+    @property
+    def n_requests(self) -> int:
+        """Requests seen."""
+        return self.counts.n_requests
 
 
 @dataclasses.dataclass(frozen=True)
@@ -461,7 +519,7 @@ class Shadow:
 
     def start(self) -> ShadowState:
         """Nothing seen."""
-        return ShadowState(Divergence(), self.test.start(), 0, 0, 0, 0, frozenset(), 0)
+        return ShadowState(ShadowCounts(), self.test.start(), 0)
 
     def route(self, state: ShadowState, keys: Sequence[Any], users: Any) -> np.ndarray:
         """Every request is shadowed: production shown, candidate computed beside it."""
@@ -469,10 +527,24 @@ class Shadow:
 
     def update(self, state: ShadowState, look: Any) -> ShadowState:
         """Add one look: divergence per request, counterfactual win/loss, candidate errors."""
+        batch = self.counts_of(look)
+        sequential = state.sequential.update(
+            wins=int(batch.outcomes.n_wins),
+            losses=int(batch.outcomes.n_losses),
+            ties=int(batch.outcomes.n_ties),
+        )
+        direction = state.direction
+        if direction == 0 and sequential.stopped:
+            direction = 1 if sequential.data.n_wins > sequential.data.n_losses else -1
+        return ShadowState(state.counts.merge(batch), sequential, direction)
+
+    @staticmethod
+    def counts_of(look: Any) -> ShadowCounts:
+        """The counts of one look: divergence per request, counterfactual win/loss, errors."""
         ok = ~np.asarray(look.error, dtype=bool)
         production = np.asarray(look.production_items)[ok]
         candidate = np.asarray(look.candidate_items)[ok]
-        divergence = state.divergence
+        divergence = Divergence()
         if len(production):
             pairs, counts = np.unique(
                 np.concatenate([production, candidate], axis=1), axis=0, return_counts=True
@@ -482,33 +554,29 @@ class Shadow:
                 divergence = divergence.merge(
                     Divergence._one(tuple(row[:depth]), tuple(row[depth:]), count)
                 )
-        n_errors = int((~ok).sum())
         # The same user, both lists: a click on the candidate's list only is a win, on
         # production's only a loss.
         real = np.asarray(look.n_clicks)[ok] > 0
         counterfactual = np.asarray(look.counterfactual_clicks)[ok] > 0
         wins = int((counterfactual & ~real).sum())
         losses = int((real & ~counterfactual).sum())
-        sequential = state.sequential.update(
-            wins=wins, losses=losses, ties=int(ok.sum()) - wins - losses
-        )
-        direction = state.direction
-        if direction == 0 and sequential.stopped:
-            direction = 1 if sequential.data.n_wins > sequential.data.n_losses else -1
-        return ShadowState(
+        return ShadowCounts(
             divergence,
-            sequential,
-            direction,
-            state.n_errors + n_errors,
-            state.n_clicks + int(np.asarray(look.n_clicks).sum()),
-            state.n_counterfactual_clicks + int(np.asarray(look.counterfactual_clicks).sum()),
-            state.n_users | frozenset(np.unique(look.requests.user).tolist()),
-            state.n_requests + len(look),
+            WinLoss(wins, losses, int(ok.sum()) - wins - losses),
+            len(look),
+            int((~ok).sum()),
+            int(np.asarray(look.n_clicks).sum()),
+            int(np.asarray(look.counterfactual_clicks).sum()),
+            frozenset(np.unique(look.requests.user).tolist()),
         )
+
+    def statistics(self, state: ShadowState) -> ShadowCounts:
+        """The mergeable counts."""
+        return state.counts
 
     def _unhealthy(self, state: ShadowState) -> bool:
         n = state.n_requests
-        return n >= 100 and state.n_errors / n > self.max_error_rate
+        return n >= 100 and state.counts.n_errors / n > self.max_error_rate
 
     def decision(self, state: ShadowState) -> str:
         """Unhealthy, or what the counterfactual clicks say (ship, keep, keep collecting)."""
@@ -547,16 +615,16 @@ class Shadow:
             n_requests=n,
             n_candidate_requests=0,
             n_candidate_users=0,
-            n_clicks=state.n_clicks,
+            n_clicks=state.counts.n_clicks,
             requests_to_decide=(n if decision == UNHEALTHY else state.sequential.n_stopped),
             thresholds=(("alpha", self.test.alpha), ("max_error_rate", self.max_error_rate)),
             evidence=(
-                ("users", len(state.n_users)),
-                ("error_rate", state.n_errors / n if n else 0.0),
-                ("mean_overlap", state.divergence.mean_overlap),
-                ("mean_rbo", state.divergence.mean_rbo),
-                ("mean_kendall_tau", state.divergence.mean_tau),
-                ("counterfactual_clicks", state.n_counterfactual_clicks),
+                ("users", len(state.counts.users)),
+                ("error_rate", state.counts.n_errors / n if n else 0.0),
+                ("mean_overlap", state.counts.divergence.mean_overlap),
+                ("mean_rbo", state.counts.divergence.mean_rbo),
+                ("mean_kendall_tau", state.counts.divergence.mean_tau),
+                ("counterfactual_clicks", state.counts.n_counterfactual_clicks),
                 ("wins", int(data.n_wins)),
                 ("losses", int(data.n_losses)),
                 ("ties", int(data.n_ties)),
