@@ -5,8 +5,8 @@ rankers and the true relevance grades come from the embedded sample (``datasets/
 script decides who sees what and when, interleaves with team-draft and draws clicks from the shared
 cascade user. Every random draw derives from SEED, so the output is the same on every run.
 
-User activity is heavy-tailed (Zipf weights), as in real traffic: a few users see most impressions,
-which is why the evaluation's default unit is the user.
+User activity is uneven (weights 1 / rank^0.5), as in real traffic: some users see many more
+impressions than others, which is why the evaluation's default unit is the user.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def main() -> int:
         by_user.setdefault(request.user_id, []).append(request)
     users = sorted(by_user, key=lambda u: int(u.split("_")[1]))
     rng = rng_for(SEED, "log")
-    weights = 1.0 / np.arange(1, len(users) + 1) ** 1.1
+    weights = 1.0 / np.arange(1, len(users) + 1) ** 0.5
     who = rng.choice(len(users), size=N_IMPRESSIONS, p=weights / weights.sum())
     when = np.sort(rng.uniform(START, START + WEEK, size=N_IMPRESSIONS))
     method = TeamDraft(length=LENGTH)
