@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from interleave._checks import check_int, check_one_of
+from interleave._checks import check_one_of
 from interleave.batch import InterleavingBatch, union_index
 from interleave.credit import Credit, CreditBatch, sign_preferences
 from interleave.keys import as_generator
@@ -90,10 +90,15 @@ class Balanced(Interleaver):
 
     name = "balanced"
     max_rankers = 2
+    credit_reads = ("ranks",)
 
     def __init__(self, length: int | None = None, *, cutoff: str = "joachims") -> None:
         super().__init__(length)
         self.cutoff = check_one_of("cutoff", cutoff, _CUTOFFS)
+
+    def resolve_length(self, lists: Sequence[Sequence]) -> int:
+        """Positions to fill: ``length`` bounded by the items the rankings hold together."""
+        return self.bounded_length(lists)
 
     def params(self) -> tuple[tuple[str, Any], ...]:
         """Configuration that decides credit."""
@@ -139,10 +144,10 @@ class Balanced(Interleaver):
         rng: Any = None,
     ) -> InterleavingBatch:
         """``n_impressions`` lists at once: there are only two, picked by one coin each."""
-        n = check_int("n_impressions", n_impressions, minimum=0)
         lists, _ = validate_rankings(rankings, max_rankers=2)
-        generator = as_generator(rng)
         length = self.resolve_length(lists)
+        n = self._check_n_impressions(n_impressions, length)
+        generator = as_generator(rng)
         item_ids, rank_table = union_index(lists)
         lookup = {item: u for u, item in enumerate(item_ids)}
         both_items = np.full((2, length), -1, dtype=np.int32)
@@ -163,7 +168,10 @@ class Balanced(Interleaver):
         )
 
     def credit_batch(self, batch: InterleavingBatch, clicks: Any) -> CreditBatch:
-        """Credit many impressions; ``clicks`` is bool (n_impressions, length). Vectorised."""
+        """Credit many impressions; ``clicks`` is bool (n_impressions, length). Vectorised.
+
+        Reads only ``ranks``: works on shared-rankings batches and on logs alike.
+        """
         clicks = self._check_batch(batch, clicks)
         n, length = clicks.shape
         ranks = batch.ranks.astype(np.float64)  # (2, n, length), -1 absent or padding
@@ -182,6 +190,8 @@ class Balanced(Interleaver):
             deepest_per_ranker[~np.isfinite(deepest_per_ranker)] = np.inf
             k = deepest_per_ranker.min(axis=0)
         k = np.where(any_click, k, 0.0)
-        scores = (clicks[None] & (ranks <= k[None, :, None])).sum(axis=2).T.astype(float)
+        # An item a ranking lacks (rank inf) never counts for it, even when k is inf.
+        counted = clicks[None] & (ranks <= k[None, :, None]) & np.isfinite(ranks)
+        scores = counted.sum(axis=2).T.astype(float)
         preferences = np.sign(scores[:, :, None] - scores[:, None, :])
         return CreditBatch(self.name, scores, preferences)

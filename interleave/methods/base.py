@@ -3,7 +3,13 @@
 ``method.interleave(rankings, key=..., seed=...)`` merges the rankings into one shown list (an
 :class:`~interleave.ranking.Interleaving`); ``method.credit(interleaving, clicks)`` turns the
 clicks on it into a :class:`~interleave.credit.Credit`. The batch pair ``interleave_batch`` /
-``credit_batch`` does the same for many impressions of the same rankings with numpy arrays.
+``credit_batch`` does the same for many impressions with numpy arrays: ``interleave_batch`` for
+many impressions of the same rankings (simulation), ``credit_batch`` also for an
+:class:`~interleave.batch.InterleavingBatch` of logged records that each had their own rankings.
+
+A method whose ``resolve_length`` is :meth:`Interleaver.bounded_length` (TeamDraft, Balanced)
+works in proportion to the items the rankings hold, never to ``length`` alone: ``length=10**18``
+fills at most ``sum(len(r) for r in rankings)`` positions and draws for no more.
 
 Randomness
 ----------
@@ -30,11 +36,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from interleave._checks import check_int
+from interleave._checks import check_int, short_repr
 from interleave.batch import InterleavingBatch
 from interleave.credit import Credit, CreditBatch
 from interleave.errors import InvalidArgument
-from interleave.keys import as_generator, digest_uniforms, key_digest
+from interleave.keys import as_generator, check_request_key, digest_uniforms, key_digest
 from interleave.ranking import ABSENT, Interleaving, validate_rankings
 
 __all__ = ["Interleaver", "Randomness"]
@@ -71,14 +77,21 @@ class Randomness:
                 )
                 raise InvalidArgument(msg)
             return cls(None, as_generator(rng))
-        if key is None and seed is None:
-            return cls(os.urandom(32), None)
-        if key is not None and (isinstance(key, bool) or not isinstance(key, (str, int))):
+        if key is None:
+            if seed is None:
+                return cls(os.urandom(32), None)
+            # A seed alone is one fixed coin sequence: every request would get the same list.
             msg = (
-                f"`key` must be a str or int request key, got {key!r} of type {type(key).__name__}"
+                f"`seed`={short_repr(seed)} was given without `key`, so every request would get "
+                "the same list; pass the request key too, e.g. interleave(rankings, "
+                "key=request_id, seed=seed) or key=(user_id, request_id), or pass rng= for "
+                "simulation"
             )
             raise InvalidArgument(msg)
-        return cls(key_digest(seed, key) if key is not None else key_digest(seed), None)
+        kind = type(key)
+        if kind is not str and kind is not int:
+            check_request_key(key)
+        return cls(key_digest(seed, key), None)
 
     def coin_bits(self, n: int) -> int:
         """``n`` fair coins packed in an int: coin ``i`` is ``(bits >> i) & 1``.
@@ -180,6 +193,13 @@ class Interleaver(ABC):
     name: ClassVar[str]
     #: Largest number of rankings the method compares (``None``: any number >= 2).
     max_rankers: ClassVar[int | None] = 2
+    #: What ``credit_batch`` reads from a batch; a batch built from columns without one of them
+    #: is refused naming it. The default is every field; methods that read less say so.
+    credit_reads: ClassVar[tuple[str, ...]] = ("teams", "ranks", "ranking_lengths")
+    #: Largest ``n_impressions * length`` that ``interleave_batch`` builds in one call, checked
+    #: before allocating (about 15 bytes per cell at the peak: 5 * 10**7 cells is ~750 MB).
+    #: Split bigger simulations into chunks, or raise it on a subclass or an instance.
+    max_batch_cells: int = 5 * 10**7
 
     def __init__(self, length: int | None = None) -> None:
         self.length = None if length is None else check_int("length", length, minimum=1)
@@ -203,6 +223,18 @@ class Interleaver(ABC):
     def resolve_length(self, lists: Sequence[Sequence]) -> int:
         """The number of positions to fill for these rankings."""
         return self.length if self.length is not None else max(map(len, lists))
+
+    def bounded_length(self, lists: Sequence[Sequence]) -> int:
+        """:meth:`resolve_length`, but never more than the rankings hold together.
+
+        Positions past the union of the rankings can never be filled; bounding by the sum of
+        their lengths (a cheap bound on the union) keeps ``length=10**18`` from costing anything.
+        Methods whose work and draws follow this bound return it from ``resolve_length``.
+        """
+        if self.length is None:
+            return max(map(len, lists))
+        total = sum(map(len, lists))
+        return self.length if self.length < total else total
 
     # -- per request -----------------------------------------------------------------------------
 
@@ -263,7 +295,13 @@ class Interleaver(ABC):
             mask with one entry per shown item.
         """
         self._check_record(interleaving)
-        return self._credit(interleaving, click_positions(clicks, len(interleaving.items)))
+        positions = click_positions(clicks, len(interleaving.items))
+        try:
+            return self._credit(interleaving, positions)
+        except (IndexError, KeyError, TypeError):
+            # A hand-built record (e.g. teams=(7, 0)): name what is inconsistent.
+            interleaving.check()
+            raise
 
     @abstractmethod
     def _credit(self, interleaving: Interleaving, clicks: tuple[int, ...]) -> Credit:
@@ -310,18 +348,35 @@ class Interleaver(ABC):
         calls on a generator in the same state. Methods with a vectorised path override this
         loop.
         """
-        n_impressions = check_int("n_impressions", n_impressions, minimum=0)
+        lists, _ = validate_rankings(rankings, max_rankers=self.max_rankers)
+        length = self.resolve_length(lists)
+        n_impressions = self._check_n_impressions(n_impressions, length)
         generator = as_generator(rng)
         records = [self.interleave(rankings, rng=generator) for _ in range(n_impressions)]
-        lists, _ = validate_rankings(rankings, max_rankers=self.max_rankers)
-        return InterleavingBatch.from_records(
-            self.name, self.params(), lists, records, self.resolve_length(lists)
+        return InterleavingBatch.from_shared_rankings(
+            self.name, self.params(), lists, records, length
         )
+
+    def _check_n_impressions(self, n_impressions: Any, length: int) -> int:
+        """``n_impressions`` as an int, checked against ``max_batch_cells`` before allocating."""
+        n = check_int("n_impressions", n_impressions, minimum=0)
+        if n * length > self.max_batch_cells:
+            msg = (
+                f"`n_impressions` = {n} of {length} positions is {n * length} cells, over "
+                f"max_batch_cells = {self.max_batch_cells}; interleave at most "
+                f"{self.max_batch_cells // max(length, 1)} impressions per call (split the "
+                "simulation into chunks) or raise `max_batch_cells`"
+            )
+            raise InvalidArgument(msg)
+        return n
 
     def credit_batch(self, batch: InterleavingBatch, clicks: Any) -> CreditBatch:
         """Credit many impressions: ``clicks`` is a bool array (n_impressions, length).
 
-        Methods with a vectorised path override this loop.
+        ``batch`` comes from :meth:`interleave_batch` (shared rankings) or from
+        :meth:`InterleavingBatch.from_records` / :meth:`~InterleavingBatch.from_columns` (a log,
+        each impression with its own rankings); either way row ``i`` of the result equals
+        ``credit(batch[i], clicks[i])``. Methods with a vectorised path override this loop.
         """
         clicks = self._check_batch(batch, clicks)
         credits = [
@@ -338,8 +393,8 @@ class Interleaver(ABC):
     def _check_batch(self, batch: Any, clicks: Any) -> np.ndarray:
         if not isinstance(batch, InterleavingBatch):
             msg = (
-                "`batch` must be an InterleavingBatch from interleave_batch, got "
-                f"{type(batch).__name__}"
+                "`batch` must be an InterleavingBatch (from interleave_batch, "
+                f"InterleavingBatch.from_records or from_columns), got {type(batch).__name__}"
             )
             raise InvalidArgument(msg)
         if batch.method != self.name or batch.params != self.params():
@@ -348,14 +403,35 @@ class Interleaver(ABC):
                 f"{self.name} with {dict(self.params())}"
             )
             raise InvalidArgument(msg)
-        clicks = np.asarray(clicks)
-        if clicks.dtype != bool or clicks.shape != batch.items.shape:
+        missing = [name for name in self.credit_reads if getattr(batch, name) is None]
+        if missing:
             msg = (
-                f"`clicks` must be a bool array of shape {batch.items.shape} (impressions x "
+                f"{self.name} credit reads {' and '.join(missing)}, which this batch lacks; pass "
+                f"{', '.join(f'{name}=...' for name in missing)} to InterleavingBatch.from_columns"
+            )
+            raise InvalidArgument(msg)
+        if self.max_rankers is not None and batch.n_rankers > self.max_rankers:
+            msg = (
+                f"`batch` compares {batch.n_rankers} rankers; {self.name} compares "
+                f"{self.max_rankers}"
+            )
+            raise InvalidArgument(msg)
+        try:
+            clicks = np.asarray(clicks)
+        except (TypeError, ValueError) as error:
+            msg = f"`clicks` must be a bool array of shape {batch.shape}: {error}"
+            raise InvalidArgument(msg) from None
+        if clicks.dtype != bool or clicks.shape != batch.shape:
+            msg = (
+                f"`clicks` must be a bool array of shape {batch.shape} (impressions x "
                 f"positions), got dtype {clicks.dtype} and shape {clicks.shape}"
             )
             raise InvalidArgument(msg)
-        if np.any(clicks & (batch.items < 0)):
-            msg = "`clicks` has a click on a position that shows no item (the list was shorter)"
+        if np.any(clicks & ~batch.shown):
+            row = int(np.argwhere(clicks & ~batch.shown)[0, 0])
+            msg = (
+                f"`clicks` has a click on a position that shows no item (impression {row} shows "
+                f"{int(batch.n_shown[row])}; the list was shorter)"
+            )
             raise InvalidArgument(msg)
         return clicks

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from interleave._checks import check_int
 from interleave.batch import InterleavingBatch, union_index
 from interleave.credit import Credit, CreditBatch, sign_preferences
 from interleave.errors import InvalidArgument
@@ -64,8 +63,9 @@ class TeamDraft(Interleaver):
       Lerot). ``common_prefix=False`` is the original algorithm (mpkato).
     - ``length=None`` shows as many items as the longest ranking has.
 
-    Randomness per call: ``length`` coins for two rankers, ``length * n_rankers`` uniforms for
-    more (one order per possible round), whatever the rankings hold.
+    Randomness per call: ``m`` coins for two rankers, ``m * n_rankers`` uniforms for more (one
+    order per possible round), where ``m = min(length, sum of the rankings' lengths)``: the list
+    cannot be longer, so ``length=10**18`` costs no more than the items available.
 
     Parameters
     ----------
@@ -86,6 +86,7 @@ class TeamDraft(Interleaver):
 
     name = "team_draft"
     max_rankers = None
+    credit_reads = ("teams",)
 
     def __init__(self, length: int | None = None, *, common_prefix: bool = True) -> None:
         super().__init__(length)
@@ -93,6 +94,10 @@ class TeamDraft(Interleaver):
             msg = f"`common_prefix` must be True or False, got {common_prefix!r}"
             raise InvalidArgument(msg)
         self.common_prefix = common_prefix
+
+    def resolve_length(self, lists: Sequence[Sequence]) -> int:
+        """Positions to fill: ``length`` bounded by the items the rankings hold together."""
+        return self.bounded_length(lists)
 
     def params(self) -> tuple[tuple[str, Any], ...]:
         """Configuration that decides credit."""
@@ -187,6 +192,9 @@ class TeamDraft(Interleaver):
             team = teams[p]
             if team >= 0:
                 scores[team] += 1.0
+            elif team != -1:
+                msg = f"`teams` must be ranker indices in [-1, {len(scores)}), got {teams!r}"
+                raise InvalidArgument(msg)
         return Credit(self.name, tuple(scores), sign_preferences(scores), clicks)
 
     # -- batch -----------------------------------------------------------------------------------
@@ -206,10 +214,10 @@ class TeamDraft(Interleaver):
         state of a row is one pointer per ranker (an item is shown iff it lies above some
         ranker's pointer), so each pick is a few numpy operations on all rows together.
         """
-        n = check_int("n_impressions", n_impressions, minimum=0)
         lists, positions = validate_rankings(rankings, max_rankers=self.max_rankers)
-        generator = as_generator(rng)
         length = self.resolve_length(lists)
+        n = self._check_n_impressions(n_impressions, length)
+        generator = as_generator(rng)
         k = len(lists)
         item_ids, rank_table = union_index(lists)
         lookup = {item: u for u, item in enumerate(item_ids)}
@@ -281,7 +289,10 @@ class TeamDraft(Interleaver):
         )
 
     def credit_batch(self, batch: InterleavingBatch, clicks: Any) -> CreditBatch:
-        """Credit many impressions; ``clicks`` is bool (n_impressions, length). Vectorised."""
+        """Credit many impressions; ``clicks`` is bool (n_impressions, length). Vectorised.
+
+        Reads only ``teams``, so a batch built from a log's team column alone is enough.
+        """
         clicks = self._check_batch(batch, clicks)
         k = batch.n_rankers
         scores = np.stack(
