@@ -132,6 +132,14 @@ class ExperimentResult:
         return str(self.state.decision)
 
     @property
+    def verdict(self) -> str:
+        """The decision in words: which ranker is better, or keep collecting."""
+        decision = self.decision
+        if decision == "reject":
+            return "candidate better" if self.win_rate > 0.5 else "production better"
+        return "no difference" if decision == "accept" else "keep collecting"
+
+    @property
     def win_rate(self) -> float:
         """Wins over decided comparisons (ties left out); NaN before the first."""
         decided = self.win_loss.n_wins + self.win_loss.n_losses
@@ -164,6 +172,7 @@ class ExperimentResult:
             "ties": float(self.win_loss.n_ties),
             "win_rate": None if math.isnan(self.win_rate) else self.win_rate,
             "decision": self.decision,
+            "verdict": self.verdict,
             "decided_by": type(self.state.test).__name__,
             "pvalue": float(self.state.pvalue),
             "interval": {
@@ -186,7 +195,7 @@ class ExperimentResult:
             f"losses {wl.n_losses:g}, ties {wl.n_ties:g}; win rate {self.win_rate:.3f} "
             f"({interval.confidence_level:.0%} confidence sequence {interval.low:.3f}-"
             f"{interval.high:.3f}); {type(self.state.test).__name__} p = "
-            f"{float(self.state.pvalue):.3g}: {self.decision}"
+            f"{float(self.state.pvalue):.3g}: {self.verdict}"
         )
 
 

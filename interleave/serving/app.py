@@ -1,0 +1,404 @@
+"""The sidecar service: interleaving over HTTP for recommenders in any language (extra ``api``).
+
+Endpoints (JSON in, JSON out; the OpenAPI schema at ``GET /openapi.json``):
+
+- ``POST /interleave``: ``{"experiment", "request_key", "user", "rankings": [[...], [...]]}``
+  -> ``{"impression_id", "items", "teams", "repeated"}``;
+- ``POST /clicks``: ``{"experiment", "impression_id", "position"}`` -> ``{"accepted": true}``; a
+  click on an unknown (404) or closed (409) impression, or at a position outside the shown list
+  (422), is rejected, counted in the experiment's result, and answered with the reason;
+- ``POST /sessions/end``: ``{"experiment", "user"}``: the user's session ended, so credit their
+  open impressions now instead of when the attribution window closes;
+- ``POST /experiments``: create an experiment with its own configuration (method, length, seed,
+  attribution window); ``POST /interleave`` on an unknown id creates one with the service's
+  defaults;
+- ``GET /experiments`` (ids) and ``GET /experiments/{id}`` (the live result, as
+  :meth:`~interleave.serving.ExperimentResult.to_dict`);
+- ``GET /``: the dashboard: each experiment's decision, counts, and its win rate with the
+  confidence sequence over time, refreshing every two seconds.
+
+Bad requests get a 4xx answer ``{"error": ..., "field": ...}`` naming the field. Bodies are capped
+at ``max_body_bytes`` and each ranking at ``max_items`` items.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from interleave.errors import InterleaveError, InvalidArgument
+from interleave.methods import Balanced, Probabilistic, TeamDraft
+from interleave.serving.experiment import Experiment
+from interleave.serving.stores import EventStore, open_store
+
+__all__ = ["ServiceConfig", "create_app"]
+
+METHODS = {"team_draft": TeamDraft, "balanced": Balanced, "probabilistic": Probabilistic}
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """How the service runs: its store, the defaults of new experiments, and its limits."""
+
+    db: str | Path | None = None
+    method: str = "team_draft"
+    length: int = 10
+    seed: int = 0
+    attribution_window: float = 1800.0
+    max_body_bytes: int = 1 << 20
+    max_items: int = 1000
+    max_rankers: int = 8
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, field: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.field, self.message = status, field, message
+
+
+def _require(body: dict[str, Any], name: str, kinds: tuple[type, ...], what: str) -> Any:
+    if name not in body:
+        raise _BadRequest(422, name, f"`{name}` is required: {what}")
+    value = body[name]
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise _BadRequest(422, name, f"`{name}` must be {what}, got {json.dumps(value)[:80]}")
+    return value
+
+
+class _Registry:
+    """The experiments of one service, created on first use, all in one store."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.store: EventStore = open_store(config.db)
+        self._experiments: dict[str, Experiment] = {}
+        self._lock = threading.Lock()
+        # Resume every experiment the store holds, with its stored configuration.
+        configs = {}
+        for event in self.store.read():
+            if event.get("kind") == "config":
+                configs[event["experiment"]] = event
+        for experiment_id, event in configs.items():
+            params = dict(event.get("params") or {})
+            self._experiments[experiment_id] = self._make(
+                experiment_id,
+                method=event["method"],
+                length=params.get("length", config.length),
+                seed=event["seed"],
+                attribution_window=event["attribution_window"],
+            )
+
+    def _make(
+        self, experiment_id: str, *, method: str, length: Any, seed: int, attribution_window: float
+    ) -> Experiment:
+        if method not in METHODS:
+            msg = f"`method` must be one of {sorted(METHODS)}, got {method!r}"
+            raise InvalidArgument(msg)
+        return Experiment(
+            experiment_id,
+            METHODS[method](length=length),
+            seed=seed,
+            store=self.store,
+            attribution_window=attribution_window,
+        )
+
+    def get(self, experiment_id: str, *, create: bool) -> Experiment | None:
+        with self._lock:
+            experiment = self._experiments.get(experiment_id)
+            if experiment is None and create:
+                c = self.config
+                experiment = self._make(
+                    experiment_id,
+                    method=c.method,
+                    length=c.length,
+                    seed=c.seed,
+                    attribution_window=c.attribution_window,
+                )
+                self._experiments[experiment_id] = experiment
+            return experiment
+
+    def create(self, experiment_id: str, **settings: Any) -> Experiment:
+        with self._lock:
+            if experiment_id in self._experiments:
+                raise _BadRequest(409, "id", f"experiment {experiment_id!r} exists already")
+            experiment = self._make(experiment_id, **settings)
+            self._experiments[experiment_id] = experiment
+            return experiment
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return list(self._experiments)
+
+
+def _openapi() -> dict[str, Any]:
+    ranking = {"type": "array", "items": {"oneOf": [{"type": "string"}, {"type": "integer"}]}}
+    key = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+    error = {
+        "description": "bad request: the field and what is wrong",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+    def body(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+    ok = {"200": {"description": "OK", "content": {"application/json": {"schema": {}}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "interleave sidecar", "version": "1"},
+        "paths": {
+            "/interleave": {
+                "post": {
+                    "summary": "Merge two or more ranked lists for one request",
+                    "requestBody": body(
+                        {
+                            "type": "object",
+                            "required": ["request_key", "rankings"],
+                            "properties": {
+                                "experiment": {"type": "string", "default": "default"},
+                                "request_key": key,
+                                "user": key,
+                                "rankings": {"type": "array", "items": ranking, "minItems": 2},
+                            },
+                        }
+                    ),
+                    "responses": {**ok, "413": error, "422": error},
+                }
+            },
+            "/clicks": {
+                "post": {
+                    "summary": "Record a click on a served impression",
+                    "requestBody": body(
+                        {
+                            "type": "object",
+                            "required": ["impression_id", "position"],
+                            "properties": {
+                                "experiment": {"type": "string", "default": "default"},
+                                "impression_id": {"type": "string"},
+                                "position": {"type": "integer", "minimum": 0},
+                            },
+                        }
+                    ),
+                    "responses": {**ok, "404": error, "409": error, "422": error},
+                }
+            },
+            "/sessions/end": {
+                "post": {
+                    "summary": "Credit a user's open impressions now (the session ended)",
+                    "requestBody": body(
+                        {
+                            "type": "object",
+                            "required": ["user"],
+                            "properties": {
+                                "experiment": {"type": "string", "default": "default"},
+                                "user": key,
+                            },
+                        }
+                    ),
+                    "responses": {**ok, "404": error, "422": error},
+                }
+            },
+            "/experiments": {
+                "get": {"summary": "Experiment ids", "responses": ok},
+                "post": {
+                    "summary": "Create an experiment",
+                    "requestBody": body(
+                        {
+                            "type": "object",
+                            "required": ["id"],
+                            "properties": {
+                                "id": {"type": "string"},
+                                "method": {"enum": sorted(METHODS)},
+                                "length": {"type": "integer", "minimum": 1},
+                                "seed": {"type": "integer"},
+                                "attribution_window": {"type": "number", "exclusiveMinimum": 0},
+                            },
+                        }
+                    ),
+                    "responses": {**ok, "409": error, "422": error},
+                },
+            },
+            "/experiments/{experiment_id}": {
+                "get": {
+                    "summary": "The live result",
+                    "parameters": [
+                        {
+                            "name": "experiment_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {**ok, "404": error},
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {"error": {"type": "string"}, "field": {"type": "string"}},
+                }
+            }
+        },
+    }
+
+
+def create_app(config: ServiceConfig | None = None) -> Any:
+    """The ASGI app (Starlette) serving ``config``'s experiments."""
+    try:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import HTMLResponse, JSONResponse
+        from starlette.routing import Route
+    except ModuleNotFoundError as error:  # pragma: no cover - depends on the install
+        msg = "the service needs the `api` extra: pip install 'interleave[api]'"
+        raise InvalidArgument(msg) from error
+
+    config = ServiceConfig() if config is None else config
+    registry = _Registry(config)
+    dashboard = resources.files("interleave.serving").joinpath("dashboard.html").read_text()
+
+    def problem(status: int, field: str, message: str) -> JSONResponse:
+        return JSONResponse({"error": message, "field": field}, status_code=status)
+
+    async def read_json(request: Request) -> dict[str, Any]:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes:
+            raise _BadRequest(413, "body", f"body over {config.max_body_bytes} bytes")
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > config.max_body_bytes:
+                raise _BadRequest(413, "body", f"body over {config.max_body_bytes} bytes")
+        try:
+            body = json.loads(raw)
+        except ValueError as error:
+            raise _BadRequest(400, "body", f"body is not JSON: {error}") from None
+        if not isinstance(body, dict):
+            raise _BadRequest(422, "body", "body must be a JSON object")
+        return body
+
+    def experiment_id(body: dict[str, Any]) -> str:
+        value = body.get("experiment", "default")
+        if not isinstance(value, str) or not value or len(value) > 200:
+            raise _BadRequest(422, "experiment", "`experiment` must be a non-empty string id")
+        return value
+
+    def handle(endpoint: Any) -> Any:
+        async def wrapped(request: Request) -> Any:
+            try:
+                return await endpoint(request)
+            except _BadRequest as bad:
+                return problem(bad.status, bad.field, bad.message)
+            except InterleaveError as error:
+                text = str(error)
+                field = text.split("`")[1] if text.count("`") >= 2 else "body"
+                return problem(422, field, text)
+
+        return wrapped
+
+    async def interleave(request: Request) -> JSONResponse:
+        body = await read_json(request)
+        exp_id = experiment_id(body)
+        key = _require(body, "request_key", (str, int), "a string or integer request key")
+        user = body.get("user")
+        if user is not None and (isinstance(user, bool) or not isinstance(user, (str, int))):
+            raise _BadRequest(422, "user", "`user` must be a string or integer user id")
+        rankings = _require(body, "rankings", (list,), "a list of two or more ranked lists")
+        if not 2 <= len(rankings) <= config.max_rankers:
+            raise _BadRequest(
+                422, "rankings", f"`rankings` must hold 2 to {config.max_rankers} ranked lists"
+            )
+        for i, ranking in enumerate(rankings):
+            if not isinstance(ranking, list):
+                raise _BadRequest(422, f"rankings[{i}]", f"`rankings[{i}]` must be a list of ids")
+            if len(ranking) > config.max_items:
+                raise _BadRequest(
+                    413, f"rankings[{i}]", f"`rankings[{i}]` is over {config.max_items} items"
+                )
+        experiment = registry.get(exp_id, create=True)
+        served = experiment.serve(key, rankings, user=user)
+        return JSONResponse(
+            {
+                "experiment": exp_id,
+                "impression_id": served.impression_id,
+                "items": list(served.items),
+                "teams": list(served.interleaving.teams),
+                "repeated": served.repeated,
+            }
+        )
+
+    async def clicks(request: Request) -> JSONResponse:
+        body = await read_json(request)
+        experiment = registry.get(experiment_id(body), create=False)
+        impression = _require(body, "impression_id", (str,), "the id /interleave returned")
+        position = _require(body, "position", (int,), "a 0-based position in the shown list")
+        if experiment is None:
+            raise _BadRequest(404, "experiment", f"no experiment {body.get('experiment')!r}")
+        receipt = experiment.record_click(impression, position)
+        if receipt:
+            return JSONResponse({"accepted": True, "duplicate": receipt.reason == "duplicate"})
+        status = {"unknown_impression": 404, "closed_impression": 409}.get(receipt.reason, 422)
+        field = "position" if receipt.reason == "bad_position" else "impression_id"
+        return problem(status, field, f"click rejected: {receipt.reason}")
+
+    async def end_session(request: Request) -> JSONResponse:
+        body = await read_json(request)
+        experiment = registry.get(experiment_id(body), create=False)
+        user = _require(body, "user", (str, int), "the user id given to /interleave")
+        if experiment is None:
+            raise _BadRequest(404, "experiment", f"no experiment {body.get('experiment')!r}")
+        return JSONResponse({"credited": experiment.end_session(user)})
+
+    async def create_experiment(request: Request) -> JSONResponse:
+        body = await read_json(request)
+        exp_id = _require(body, "id", (str,), "a string experiment id")
+        settings = {
+            "method": body.get("method", config.method),
+            "length": body.get("length", config.length),
+            "seed": body.get("seed", config.seed),
+            "attribution_window": body.get("attribution_window", config.attribution_window),
+        }
+        registry.create(exp_id, **settings)
+        return JSONResponse({"id": exp_id, **settings}, status_code=201)
+
+    async def list_experiments(request: Request) -> JSONResponse:
+        return JSONResponse({"experiments": registry.ids()})
+
+    async def experiment_result(request: Request) -> JSONResponse:
+        exp_id = request.path_params["experiment_id"]
+        experiment = registry.get(exp_id, create=False)
+        if experiment is None:
+            raise _BadRequest(404, "experiment_id", f"no experiment {exp_id!r}")
+        return JSONResponse(experiment.result().to_dict())
+
+    async def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(_openapi())
+
+    async def index(request: Request) -> HTMLResponse:
+        return HTMLResponse(dashboard)
+
+    routes = [
+        Route("/", handle(index), methods=["GET"]),
+        Route("/openapi.json", handle(openapi), methods=["GET"]),
+        Route("/interleave", handle(interleave), methods=["POST"]),
+        Route("/clicks", handle(clicks), methods=["POST"]),
+        Route("/sessions/end", handle(end_session), methods=["POST"]),
+        Route("/experiments", handle(list_experiments), methods=["GET"]),
+        Route("/experiments", handle(create_experiment), methods=["POST"]),
+        Route("/experiments/{experiment_id}", handle(experiment_result), methods=["GET"]),
+    ]
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        registry.store.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.registry = registry
+    return app
