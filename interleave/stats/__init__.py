@@ -8,18 +8,27 @@ The inputs are sufficient statistics, never interleavers or strategies:
 - A/B: :class:`TwoProportions` (per-arm successes and trials) and :class:`TwoMeans` (per-arm
   count, sum, sum of squares); anything else: :class:`CenteredSum`; assignment: :class:`ArmCounts`.
 
-Sequential tests, safe under continuous peeking, share one protocol::
+Every sufficient statistic merges exactly (``a.merge(b)`` or ``a + b``), so workers, partitions
+and restarts combine without re-reading raw events. ``WinLoss`` counts may be fractional
+(probabilistic credit); only the exact :func:`sign_test` needs whole counts.
+
+Sequential tests, safe under continuous peeking, share one typed protocol,
+:class:`SequentialTest` (``start``, ``look``, ``interval``, ``evaluate``), and one immutable state,
+:class:`SequentialState`::
 
     state = test.start()                      # or test.start(TwoProportions())
     state = state.update(wins=3, losses=1)    # one look; returns a new immutable state
     state.decision, state.pvalue, state.n, state.confidence_interval()
+    record = state.to_dict()                  # JSON-ready, with schema_version and the test
+    state = SequentialState.from_dict(record) # the same state (and decision) after a restart
     test.evaluate(stream)                     # every look of (many) streams at once, vectorised
 
 - :class:`SPRT`: Wald's test of win rate ``p0`` against ``p1`` (accepts or rejects);
 - :class:`MixtureSPRT`: the normal-mixture core: always-valid p-value and confidence sequence
   (``.growthbook()``, ``.eppo(n_planned)``, ``.johari(tau)`` presets);
 - :class:`BetaBinomialMixture`: always valid for a win rate, with no alternative to choose;
-- :class:`GroupSequential`: Lan-DeMets spending (O'Brien-Fleming, Pocock, power family);
+- :class:`GroupSequential`: Lan-DeMets spending (O'Brien-Fleming, Pocock, power family); its
+  state is the same :class:`SequentialState` (``GroupSequentialState`` is a deprecated alias);
 - :class:`SequentialSRM`: Lindon & Malek's sample-ratio test.
 
 Fixed-horizon tests (look once): :func:`sign_test`, :func:`paired_test`,
@@ -28,24 +37,44 @@ planning: :func:`sample_size_sign_test`, :func:`sample_size_two_proportions`,
 :func:`sample_size_two_means` and the ``power_*`` functions; multiplicity:
 :func:`adjust_pvalues`, :func:`pairwise_sign_tests`.
 
+Documented bounds (inputs beyond them raise :class:`~interleave.errors.InvalidArgument` at once):
+counts and running totals <= :data:`MAX_COUNT` (2**53); levels ``alpha`` and ``1 -
+confidence_level`` >= :data:`MIN_ALPHA` (1e-12); Johari's ``tau`` in ``TAU_RANGE``; at most
+:data:`MAX_RESAMPLES` bootstrap resamples; at most ``MAX_LOOKS`` group-sequential looks; exact
+sample sizes up to :data:`MAX_EXACT_N` comparisons.
+
 Shared words: ``statistic``, ``pvalue``, ``alternative`` ('two-sided' | 'greater' | 'less',
 'greater' meaning the candidate is better), ``confidence_level``, ``n_resamples``, ``rng``,
 ``n_`` for counts, ``tie_policy`` ('drop' | 'split'), ``a`` = production and ``b`` = candidate.
 """
 
-from interleave.stats._core import ConfidenceInterval, Decision, SequentialState, StreamResult
+from typing import Any
+
+from interleave.stats._core import (
+    MAX_COUNT,
+    MIN_ALPHA,
+    STATE_SCHEMA_VERSION,
+    ConfidenceInterval,
+    Decision,
+    Look,
+    SequentialState,
+    SequentialTest,
+    StreamResult,
+)
 from interleave.stats.beta_binomial import BetaBinomialMixture
 from interleave.stats.fixed import (
+    MAX_RESAMPLES,
     bootstrap_test,
     paired_test,
     sign_test,
     two_proportions_test,
     welch_test,
 )
-from interleave.stats.group_sequential import GroupSequential, GroupSequentialState
-from interleave.stats.mixture import MixtureSPRT
+from interleave.stats.group_sequential import MAX_LOOKS, GroupSequential
+from interleave.stats.mixture import TAU_RANGE, MixtureSPRT
 from interleave.stats.multiple import adjust_pvalues, pairwise_sign_tests
 from interleave.stats.power import (
+    MAX_EXACT_N,
     power_sign_test,
     power_two_means,
     power_two_proportions,
@@ -58,18 +87,26 @@ from interleave.stats.srm import SRM_THRESHOLD, SequentialSRM, srm_test
 from interleave.stats.sufficient import ArmCounts, CenteredSum, TwoMeans, TwoProportions, WinLoss
 
 __all__ = [
+    "MAX_COUNT",
+    "MAX_EXACT_N",
+    "MAX_LOOKS",
+    "MAX_RESAMPLES",
+    "MIN_ALPHA",
     "SPRT",
     "SRM_THRESHOLD",
+    "STATE_SCHEMA_VERSION",
+    "TAU_RANGE",
     "ArmCounts",
     "BetaBinomialMixture",
     "CenteredSum",
     "ConfidenceInterval",
     "Decision",
     "GroupSequential",
-    "GroupSequentialState",
+    "Look",
     "MixtureSPRT",
     "SequentialSRM",
     "SequentialState",
+    "SequentialTest",
     "StreamResult",
     "TwoMeans",
     "TwoProportions",
@@ -89,3 +126,13 @@ __all__ = [
     "two_proportions_test",
     "welch_test",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # GroupSequentialState merged into SequentialState; the old name warns for one release.
+    if name == "GroupSequentialState":
+        from interleave.stats import group_sequential
+
+        return group_sequential.GroupSequentialState
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

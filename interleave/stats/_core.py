@@ -1,7 +1,8 @@
 """What every test in :mod:`interleave.stats` shares.
 
-The decision, the interval, the result of a vectorised stream evaluation, the immutable
-sequential state, and the argument checks.
+The decision, the interval, the result of a vectorised stream evaluation, the
+:class:`SequentialTest` protocol every sequential test meets, the immutable sequential state (with
+its JSON round trip), and the argument checks.
 
 The sequential state is the one object a dashboard holds: ``state = test.start()``, then
 ``state = state.update(wins=3, losses=1)`` after each batch of data. Each ``update`` is one *look*.
@@ -19,6 +20,12 @@ Two rules decide how looks combine, and they are chosen on purpose:
   sufficient statistics, the same statistic and the same confidence sequence; they are equal as a
   whole unless the look after ``x`` stopped the test or saw a smaller p-value than the look after
   ``x + y`` (counts lose the order inside a batch, so no test can see a crossing inside it).
+  The group-sequential test is the exception by design: its boundaries depend on the schedule of
+  looks, which the state records in ``looks``.
+
+A state serialises: ``SequentialState.from_dict(json.loads(json.dumps(state.to_dict())))``
+equals ``state`` (test configuration, data, monitoring record and look schedule, under a
+``schema_version``), so a service restores the exact decision after a restart.
 """
 
 from __future__ import annotations
@@ -26,20 +33,43 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
-from interleave._checks import check_alpha, check_one_of, check_real
+from interleave._checks import check_one_of
+from interleave._checks import check_real as _check_real
 from interleave.errors import InvalidArgument
 
 __all__ = [
     "ALTERNATIVES",
+    "MAX_COUNT",
+    "MIN_ALPHA",
+    "STATE_SCHEMA_VERSION",
     "ConfidenceInterval",
     "Decision",
+    "Look",
+    "Result",
     "SequentialState",
+    "SequentialTest",
     "StreamResult",
 ]
+
+MAX_COUNT = 2**53
+"""The largest count (or running total) a sufficient statistic accepts: 9,007,199,254,740,992.
+
+Beyond it float64 no longer represents every whole number, so the tests could not tell one more
+observation from none. No experiment gets near it; a larger value is a bug upstream."""
+
+MIN_ALPHA = 1e-12
+"""The smallest significance level (and smallest ``1 - confidence_level``) accepted.
+
+Below it ``1 - alpha`` rounds towards 1 in float64 and the thresholds ``log(1 / alpha)`` stop
+meaning what they say."""
+
+STATE_SCHEMA_VERSION = 1
+"""The version of :meth:`SequentialState.to_dict`; :meth:`SequentialState.from_dict` reads it."""
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 TIE_POLICIES = ("drop", "split")
@@ -87,7 +117,7 @@ _CODES = {
 _DECISIONS = {v: k for k, v in _CODES.items()}
 
 
-class _Result:
+class Result:
     """Results render as one line of text and convert to a plain dict (ARCHITECTURE contracts)."""
 
     __slots__ = ()
@@ -102,7 +132,7 @@ class _Result:
             if isinstance(value, enum.Enum):
                 value = value.value
             elif _is_dataclass_instance(value):
-                value = value.to_dict() if isinstance(value, _Result) else dataclasses.asdict(value)
+                value = value.to_dict() if isinstance(value, Result) else dataclasses.asdict(value)
             out[field.name] = value
         return out
 
@@ -125,7 +155,7 @@ def _is_dataclass_instance(value: Any) -> bool:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ConfidenceInterval(_Result):
+class ConfidenceInterval(Result):
     """An interval for an effect, with the confidence level it was built for.
 
     Not a tuple on purpose: read ``low`` and ``high`` by name.
@@ -140,7 +170,7 @@ class ConfidenceInterval(_Result):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class StreamResult(_Result):
+class StreamResult(Result):
     """A whole stream (or a batch of streams) evaluated look by look, vectorised.
 
     Every array has the shape of the stream: ``(..., n_steps)``, one look per step; ``stop_index``
@@ -214,8 +244,130 @@ def monitor(
     )
 
 
+class Look(NamedTuple):
+    """What a sequential test reads from the data at one look (:meth:`SequentialTest.look`).
+
+    Attributes
+    ----------
+    statistic
+        The test statistic at this look.
+    pvalue
+        This look's p-value; the state keeps the running minimum (1.0 adds no evidence).
+    decision
+        This look's decision; the state keeps the first one that is not ``CONTINUE``.
+    looks
+        The schedule of looks after this one, for tests whose boundaries depend on it (the
+        group-sequential test); ``None`` leaves the state's schedule as it was.
+    """
+
+    statistic: float
+    pvalue: float
+    decision: Decision
+    looks: tuple[float, ...] | None = None
+
+
+@runtime_checkable
+class SequentialTest(Protocol):
+    """What every sequential test in :mod:`interleave.stats` provides.
+
+    A test is an immutable configuration (``alpha`` and its tuning); the data it reads are
+    sufficient statistics (:mod:`~interleave.stats.sufficient`). :class:`SequentialState` drives
+    it through this protocol only, so a new test needs nothing private from this module.
+    """
+
+    alpha: float
+
+    def start(self, data: Any = None) -> SequentialState:
+        """A fresh state over ``data`` (each test documents its default kind)."""
+        ...
+
+    def look(self, data: Any, previous: SequentialState) -> Look:
+        """Read ``data`` (the running totals after an update) at one look after ``previous``."""
+        ...
+
+    def interval(
+        self, data: Any, confidence_level: float, looks: tuple[float, ...] = ()
+    ) -> ConfidenceInterval:
+        """The interval for the effect at the look schedule ``looks``, valid at every look."""
+        ...
+
+    def evaluate(self, stream: Any) -> StreamResult:
+        """Every look of a stream (or many streams) at once, vectorised."""
+        ...
+
+
+# Tests and data kinds that serialise, by class name (filled by @serialisable at import).
+_TESTS: dict[str, type] = {}
+_KINDS: dict[str, type] = {}
+
+
+def serialisable(registry: str) -> Any:
+    """Class decorator: register a test (``'test'``) or a data kind (``'data'``) by name."""
+    table = _TESTS if registry == "test" else _KINDS
+
+    def register(cls: type) -> type:
+        table[cls.__name__] = cls
+        return cls
+
+    return register
+
+
+def _plain(name: str, value: Any) -> Any:
+    """``value`` as JSON-ready Python: numbers, strings, None, lists (tuples become lists)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, tuple | list):
+        return [_plain(name, v) for v in value]
+    msg = (
+        f"`{name}` of type {type(value).__name__} cannot be serialised; a live state holds "
+        "scalar running totals (streams of arrays are evaluated, not stored)"
+    )
+    raise InvalidArgument(msg)
+
+
+def _config(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": type(obj).__name__}
+    for field in dataclasses.fields(obj):
+        if field.init:
+            out[field.name] = _plain(field.name, getattr(obj, field.name))
+    return out
+
+
+def _restore(name: str, record: Any, table: dict[str, type]) -> Any:
+    if not isinstance(record, Mapping):
+        msg = f"`{name}` must be a dict with a 'kind', got {record!r:.80}"
+        raise InvalidArgument(msg)
+    kind = record.get("kind")
+    if not isinstance(kind, str) or kind not in table:
+        msg = f"`{name}.kind` must be one of {sorted(table)}, got {kind!r:.80}"
+        raise InvalidArgument(msg)
+    cls = table[kind]
+    allowed = {f.name for f in dataclasses.fields(cls) if f.init}
+    given = set(record) - {"kind"}
+    if given - allowed:
+        msg = f"`{name}` has fields {sorted(given - allowed)} that {kind} does not take"
+        raise InvalidArgument(msg)
+    fields = {}
+    for key in given:
+        value = record[key]
+        fields[key] = tuple(value) if isinstance(value, list) else value
+    try:
+        return cls(**fields)
+    except InvalidArgument:
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:
+        msg = f"`{name}` does not describe a valid {kind}: {exc}"
+        raise InvalidArgument(msg) from None
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
-class SequentialState(_Result):
+class SequentialState(Result):
     """The state of a sequential test after some looks: immutable, ``update`` returns a new one.
 
     Made by ``test.start()``; see the module docstring for how looks combine.
@@ -234,17 +386,21 @@ class SequentialState(_Result):
         The sample size at the look that stopped the test, ``None`` while it continues.
     stopped_decision
         The decision of that look, ``None`` while the test continues.
+    looks
+        The information fractions looked at so far, for the group-sequential test (whose
+        boundaries depend on them); empty for the others.
     """
 
     test: Any
     data: Any
     statistic: float = 0.0
     pvalue: float = 1.0
-    n_stopped: int | None = None
+    n_stopped: Any = None
     stopped_decision: Decision | None = None
+    looks: tuple[float, ...] = ()
 
     @property
-    def n(self) -> int:
+    def n(self) -> Any:
         """The sample size so far (each data kind says what it counts)."""
         return self.data.n
 
@@ -265,15 +421,24 @@ class SequentialState(_Result):
         The keywords are those of the data's ``update`` (``wins``, ``losses``, ``ties`` for
         :class:`~interleave.stats.WinLoss`; per-arm counts for the A/B kinds).
         """
-        data = self.data.update(**increments)
-        statistic, pvalue, decision = self.test._look(data)
-        if pvalue > self.pvalue:
-            pvalue = self.pvalue
-        if self.stopped_decision is not None or decision is Decision.CONTINUE:
+        return self._advance(self.data.update(**increments))
+
+    def _advance(self, data: Any) -> SequentialState:
+        look = self.test.look(data, self)
+        pvalue = look.pvalue if look.pvalue < self.pvalue else self.pvalue
+        looks = self.looks if look.looks is None else look.looks
+        if self.stopped_decision is not None or look.decision is Decision.CONTINUE:
             return SequentialState(
-                self.test, data, statistic, pvalue, self.n_stopped, self.stopped_decision
+                self.test,
+                data,
+                look.statistic,
+                pvalue,
+                self.n_stopped,
+                self.stopped_decision,
+                looks,
             )
-        return SequentialState(self.test, data, statistic, pvalue, data.n, decision)
+        decision = look.decision
+        return SequentialState(self.test, data, look.statistic, pvalue, data.n, decision, looks)
 
     def confidence_interval(self, confidence_level: float | None = None) -> ConfidenceInterval:
         """The interval for the effect at this look, valid at every look simultaneously.
@@ -288,20 +453,125 @@ class SequentialState(_Result):
             confidence_level = 1.0 - self.test.alpha
         else:
             confidence_level = check_confidence_level(confidence_level)
-        return self.test._interval(self.data, confidence_level)
+        return self.test.interval(self.data, confidence_level, self.looks)
+
+    # Serialisation ----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole state as JSON-ready Python, under ``schema_version``.
+
+        ``test`` and ``data`` carry their ``kind`` (class name) and constructor arguments.
+
+        Examples
+        --------
+        >>> from interleave.stats import MixtureSPRT
+        >>> record = MixtureSPRT(n_opt=500).start().update(wins=3, losses=1).to_dict()
+        >>> record["schema_version"], record["data"]
+        (1, {'kind': 'WinLoss', 'n_wins': 3, 'n_losses': 1, 'n_ties': 0})
+        """
+        decision = self.stopped_decision
+        return {
+            "schema_version": STATE_SCHEMA_VERSION,
+            "test": _config(self.test),
+            "data": _config(self.data),
+            "statistic": float(self.statistic),
+            "pvalue": float(self.pvalue),
+            "n_stopped": _plain("n_stopped", self.n_stopped),
+            "stopped_decision": None if decision is None else decision.value,
+            "looks": [float(t) for t in self.looks],
+        }
+
+    @classmethod
+    def from_dict(cls, record: Any) -> SequentialState:
+        """The state that :meth:`to_dict` wrote (after a JSON round trip), validated field by field.
+
+        Examples
+        --------
+        >>> import json
+        >>> from interleave.stats import MixtureSPRT
+        >>> state = MixtureSPRT(n_opt=500).start().update(wins=30, losses=10)
+        >>> SequentialState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
+        True
+        """
+        if not isinstance(record, Mapping):
+            msg = f"`record` must be the dict SequentialState.to_dict() wrote, got {record!r:.80}"
+            raise InvalidArgument(msg)
+        version = record.get("schema_version")
+        if version != STATE_SCHEMA_VERSION or isinstance(version, bool):
+            msg = (
+                f"`schema_version` {version!r:.40} is not one this version of interleave reads "
+                f"({STATE_SCHEMA_VERSION}); restore with the interleave version that wrote it"
+            )
+            raise InvalidArgument(msg)
+        expected = {"schema_version", "test", "data", "statistic", "pvalue", "n_stopped"}
+        expected |= {"stopped_decision", "looks"}
+        if set(record) != expected:
+            msg = (
+                f"`record` must have exactly the fields {sorted(expected)}, got "
+                f"{sorted(map(str, record))!r:.200}"
+            )
+            raise InvalidArgument(msg)
+        test = _restore("test", record["test"], _TESTS)
+        data = _restore("data", record["data"], _KINDS)
+        test.start(data)  # the test checks it can read this data (kind, arms)
+        statistic = check_real("statistic", record["statistic"])
+        pvalue = check_real("pvalue", record["pvalue"], low=0.0, high=1.0)
+        looks_value = record["looks"]
+        if not isinstance(looks_value, list | tuple):
+            msg = f"`looks` must be a list of information fractions, got {looks_value!r:.80}"
+            raise InvalidArgument(msg)
+        looks = tuple(check_real(f"looks[{i}]", t, low=0.0) for i, t in enumerate(looks_value))
+        decision_value, n_stopped = record["stopped_decision"], record["n_stopped"]
+        if (decision_value is None) != (n_stopped is None):
+            msg = (
+                "`stopped_decision` and `n_stopped` must both be None (running) or both set "
+                f"(stopped), got {decision_value!r:.40} and {n_stopped!r:.40}"
+            )
+            raise InvalidArgument(msg)
+        decision = None
+        if decision_value is not None:
+            if decision_value not in ("reject", "accept"):
+                msg = f"`stopped_decision` must be 'reject' or 'accept', got {decision_value!r:.40}"
+                raise InvalidArgument(msg)
+            decision = Decision(decision_value)
+            if isinstance(n_stopped, bool) or not isinstance(n_stopped, int | float):
+                msg = f"`n_stopped` must be a number, got {n_stopped!r:.40}"
+                raise InvalidArgument(msg)
+            check_real("n_stopped", n_stopped, low=0.0)
+        return cls(test, data, statistic, pvalue, n_stopped, decision, looks)
 
 
 def start_state(test: Any, data: Any) -> SequentialState:
     """A fresh state over ``data``; data that already holds observations counts as one look."""
-    if data.n == 0:
-        return SequentialState(test, data)
-    statistic, pvalue, decision = test._look(data)
-    if decision is Decision.CONTINUE:
-        return SequentialState(test, data, statistic, pvalue)
-    return SequentialState(test, data, statistic, pvalue, data.n, decision)
+    state = SequentialState(test, data)
+    return state if data.n == 0 else state._advance(data)
 
 
 # ----------------------------------------------------------------------------- argument checks
+
+
+def check_real(name: str, value: Any, **bounds: Any) -> float:
+    """A finite real within ``bounds``, as :func:`interleave._checks.check_real`.
+
+    An int too large for a float is refused by name instead of raising OverflowError.
+    """
+    try:
+        return _check_real(name, value, **bounds)
+    except OverflowError:
+        msg = f"`{name}` must be a finite real, got an int beyond float range ({value!r:.40})"
+        raise InvalidArgument(msg) from None
+
+
+def check_level(name: str, value: Any) -> float:
+    """A significance level (or error rate) in ``[MIN_ALPHA, 1)``."""
+    level = check_real(name, value, low=0.0, high=1.0, low_open=True, high_open=True)
+    if level < MIN_ALPHA:
+        msg = (
+            f"`{name}` must be >= {MIN_ALPHA:g} (MIN_ALPHA), got {value!r}; smaller levels are "
+            "lost to float64 rounding of 1 - alpha"
+        )
+        raise InvalidArgument(msg)
+    return level
 
 
 def check_alternative(alternative: Any) -> str:
@@ -315,8 +585,17 @@ def check_tie_policy(tie_policy: Any) -> str:
 
 
 def check_confidence_level(confidence_level: Any) -> float:
-    """A confidence level strictly inside (0, 1)."""
-    return check_alpha("confidence_level", confidence_level)
+    """A confidence level inside (0, 1) with ``1 - confidence_level >= MIN_ALPHA``."""
+    level = check_real(
+        "confidence_level", confidence_level, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    if 1.0 - level < MIN_ALPHA:
+        msg = (
+            f"`confidence_level` must be <= 1 - {MIN_ALPHA:g} (MIN_ALPHA), got "
+            f"{confidence_level!r}; closer to 1 is lost to float64 rounding"
+        )
+        raise InvalidArgument(msg)
+    return level
 
 
 def check_positive(name: str, value: Any) -> float:
@@ -324,12 +603,23 @@ def check_positive(name: str, value: Any) -> float:
     return check_real(name, value, low=0.0, low_open=True)
 
 
-def as_count_array(name: str, values: Any) -> np.ndarray:
-    """A non-empty array of non-negative integers (NaN, negatives and fractions are refused)."""
+def as_count_array(name: str, values: Any, *, whole: bool = True) -> np.ndarray:
+    """A non-empty array of counts in ``[0, MAX_COUNT]``: int64, or float64 if ``whole=False``.
+
+    NaN, negatives, counts beyond :data:`MAX_COUNT` and (when ``whole``) fractions are refused.
+    """
     array = as_real_array(name, values)
     if np.any(array < 0):
         msg = f"`{name}` must hold non-negative counts, got a minimum of {array.min().item()!r}"
         raise InvalidArgument(msg)
+    if np.any(array > MAX_COUNT):
+        msg = (
+            f"`{name}` must hold counts <= 2**53 (MAX_COUNT), got a maximum of "
+            f"{array.max().item()!r}"
+        )
+        raise InvalidArgument(msg)
+    if not whole:
+        return array.astype(np.float64)
     if np.any(array != np.floor(array)):
         msg = (
             f"`{name}` must hold whole counts, got fractional values such as "
@@ -343,13 +633,16 @@ def as_real_array(name: str, values: Any, *, ndim_min: int = 1) -> np.ndarray:
     """A non-empty array of finite reals; the message names the argument and the fix."""
     try:
         array = np.asarray(values)
-    except (TypeError, ValueError) as exc:  # ragged nested lists
+    except (TypeError, ValueError, OverflowError) as exc:  # ragged nested lists, huge ints
         msg = f"`{name}` must be an array of numbers, got {values!r:.80}; ({exc})"
         raise InvalidArgument(msg) from None
     if array.dtype == bool:
         array = array.astype(np.int64)
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        msg = f"`{name}` must hold numbers, got dtype {array.dtype} from {values!r:.80}"
+        msg = (
+            f"`{name}` must hold numbers (ints beyond 64 bits are refused), got dtype "
+            f"{array.dtype} from {values!r:.80}"
+        )
         raise InvalidArgument(msg)
     if array.ndim < ndim_min:
         msg = f"`{name}` must have at least {ndim_min} dimension(s), got shape {array.shape}"
@@ -362,33 +655,80 @@ def as_real_array(name: str, values: Any, *, ndim_min: int = 1) -> np.ndarray:
             f"`{name}` must be finite, got NaN or infinity; drop or impute those observations first"
         )
         raise InvalidArgument(msg)
+    if array.dtype == np.uint64:
+        if np.any(array > np.iinfo(np.int64).max):
+            msg = f"`{name}` holds values beyond 2**63 - 1, got a maximum of {array.max().item()!r}"
+            raise InvalidArgument(msg)
+        array = array.astype(np.int64)
     return array
 
 
 def count_increment(name: str, value: Any) -> int:
-    """A non-negative int increment; fast path for plain ints (the per-update hot path)."""
-    if type(value) is int and value >= 0:
+    """A whole increment in ``[0, MAX_COUNT]``; fast path for plain ints (the update hot path)."""
+    if type(value) is int and 0 <= value <= MAX_COUNT:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         msg = (
-            f"`{name}` must be a non-negative integer count, got {value!r} of type "
+            f"`{name}` must be a non-negative integer count, got {value!r:.80} of type "
             f"{type(value).__name__}"
         )
         raise InvalidArgument(msg)
-    if value < 0:
-        msg = f"`{name}` must be a non-negative count, got {value!r}; counts only grow"
+    return int(_check_count_range(name, value))
+
+
+def amount_increment(name: str, value: Any) -> int | float:
+    """A count that may be fractional (expected outcomes): a finite real in ``[0, MAX_COUNT]``.
+
+    Ints stay ints (exact); floats stay floats.
+    """
+    kind = type(value)
+    if (kind is int or kind is float) and 0 <= value <= MAX_COUNT:
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        msg = (
+            f"`{name}` must be a non-negative count (fractional counts are fine), got "
+            f"{value!r:.80} of type {type(value).__name__}"
+        )
         raise InvalidArgument(msg)
-    return int(value)
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        msg = f"`{name}` must be finite, got {value!r}"
+        raise InvalidArgument(msg)
+    checked = _check_count_range(name, value)
+    return int(checked) if isinstance(value, (int, np.integer)) else float(checked)
+
+
+def _check_count_range(name: str, value: Any) -> Any:
+    if value < 0:
+        msg = f"`{name}` must be a non-negative count, got {value!r:.80}; counts only grow"
+        raise InvalidArgument(msg)
+    if value > MAX_COUNT:
+        shown = f"{value:.6g}" if isinstance(value, (float, np.floating)) else f"{value!r:.40}"
+        msg = (
+            f"`{name}` must be <= 2**53 (MAX_COUNT, the last count float64 holds exactly), "
+            f"got {shown}"
+        )
+        raise InvalidArgument(msg)
+    return value
+
+
+def check_total(name: str, total: Any) -> Any:
+    """A running total after an update must stay within :data:`MAX_COUNT`."""
+    if total > MAX_COUNT:
+        msg = f"the running total `{name}` would exceed 2**53 (MAX_COUNT), got {total!r:.40}"
+        raise InvalidArgument(msg)
+    return total
 
 
 def real_increment(name: str, value: Any, *, non_negative: bool = False) -> float:
     """A finite real increment (a sum or a sum of squares)."""
     if type(value) is float or type(value) is int:
-        ok = math.isfinite(value) and (not non_negative or value >= 0)
+        try:
+            ok = math.isfinite(value) and (not non_negative or value >= 0)
+        except OverflowError:  # an int beyond float range
+            ok = False
         if ok:
             return float(value)
-    low = 0.0 if non_negative else None
-    return check_real(name, value, low=low)
+    return check_real(name, value, low=0.0 if non_negative else None)
 
 
 def z_quantile(confidence_level: float) -> float:
@@ -398,34 +738,10 @@ def z_quantile(confidence_level: float) -> float:
     return float(ndtri(0.5 + confidence_level / 2.0))
 
 
-def as_stream(stream: Any, kinds: tuple[type, ...], test: str) -> Any:
-    """The stream as a data object with array fields; a plain array means win/loss outcomes."""
-    from interleave.stats.sufficient import WinLoss
-
-    if isinstance(stream, kinds):
-        first = getattr(stream, type(stream).__slots__[0])
-        if not isinstance(first, np.ndarray):
-            msg = (
-                f"{test}.evaluate needs running totals per look (array fields), got {stream!r}; "
-                f"build them with {type(stream).__name__}.from_* "
-                "or use start().update(...) for one look"
-            )
-            raise InvalidArgument(msg)
-        return stream
-    if WinLoss in kinds and not dataclasses.is_dataclass(stream):
-        return WinLoss.from_outcomes(stream)
-    names = ", ".join(k.__name__ for k in kinds)
-    msg = (
-        f"{test}.evaluate reads one of {{{names}}} (or an array of +1/-1/0 outcomes), got "
-        f"{type(stream).__name__}"
-    )
-    raise InvalidArgument(msg)
-
-
 def check_data(data: Any, kinds: tuple[type, ...], test: str) -> Any:
     """``data`` must be one of the sufficient-statistics kinds this test reads."""
     if not isinstance(data, kinds):
         names = ", ".join(k.__name__ for k in kinds)
-        msg = f"{test} reads one of {{{names}}}, got {data!r}"
+        msg = f"{test} reads one of {{{names}}}, got {data!r:.120}"
         raise InvalidArgument(msg)
     return data

@@ -30,23 +30,25 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import betaln
 
-from interleave._checks import check_alpha, check_real
 from interleave.stats._core import (
     CONTINUE_CODE,
     REJECT_CODE,
     ConfidenceInterval,
     Decision,
+    Look,
+    Result,
     SequentialState,
     StreamResult,
-    _Result,
-    as_stream,
     check_data,
+    check_level,
     check_positive,
+    check_real,
     check_tie_policy,
     monitor,
+    serialisable,
     start_state,
 )
-from interleave.stats.sufficient import WinLoss
+from interleave.stats.sufficient import WinLoss, as_stream
 
 __all__ = ["BetaBinomialMixture"]
 
@@ -55,8 +57,9 @@ def _log_beta(a: float, b: float) -> float:
     return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
 
 
+@serialisable("test")
 @dataclasses.dataclass(frozen=True, slots=True)
-class BetaBinomialMixture(_Result):
+class BetaBinomialMixture(Result):
     """Always-valid test and confidence sequence for a win rate, mixing over a beta prior.
 
     Parameters
@@ -87,7 +90,7 @@ class BetaBinomialMixture(_Result):
     _log_prior: float = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        alpha = check_alpha("alpha", self.alpha)
+        alpha = check_level("alpha", self.alpha)
         p0 = check_real("p0", self.p0, low=0.0, high=1.0, low_open=True, high_open=True)
         a = check_positive("prior_wins", self.prior_wins)
         b = check_positive("prior_losses", self.prior_losses)
@@ -136,7 +139,7 @@ class BetaBinomialMixture(_Result):
         True
         """
         data = as_stream(stream, (WinLoss,), "BetaBinomialMixture")
-        k, m = data._successes(self.tie_policy)
+        k, m = data.successes(self.tie_policy)
         log_bf = self.log_bayes_factor(k, m)
         pvalue = np.exp(-np.maximum(log_bf, 0.0))
         raw = np.where(log_bf >= self._log_threshold, REJECT_CODE, CONTINUE_CODE)
@@ -150,16 +153,20 @@ class BetaBinomialMixture(_Result):
             - ((m - k) * math.log1p(-p) if m - k else 0.0)
         )
 
-    def _look(self, data: WinLoss) -> tuple[float, float, Decision]:
-        k, m = data._successes(self.tie_policy)
+    def look(self, data: WinLoss, previous: SequentialState | None = None) -> Look:
+        """The log Bayes factor ``log BF(p0)``; ``REJECT`` once it reaches ``log(1 / alpha)``."""
+        k, m = data.successes(self.tie_policy)
         log_bf = self._scalar_log_bf(k, m, self.p0)
         pvalue = 1.0 if log_bf <= 0.0 else math.exp(-log_bf)
         if log_bf >= self._log_threshold:
-            return log_bf, pvalue, Decision.REJECT
-        return log_bf, pvalue, Decision.CONTINUE
+            return Look(log_bf, pvalue, Decision.REJECT)
+        return Look(log_bf, pvalue, Decision.CONTINUE)
 
-    def _interval(self, data: WinLoss, confidence_level: float) -> ConfidenceInterval:
-        k, m = data._successes(self.tie_policy)
+    def interval(
+        self, data: WinLoss, confidence_level: float, looks: tuple[float, ...] = ()
+    ) -> ConfidenceInterval:
+        """The confidence sequence ``{p : BF(p) < 1 / (1 - confidence_level)}`` for the win rate."""
+        k, m = data.successes(self.tie_policy)
         threshold = math.log(1.0 / (1.0 - confidence_level))
         if m == 0:
             return ConfidenceInterval(0.0, 1.0, confidence_level)

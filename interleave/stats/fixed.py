@@ -6,7 +6,9 @@ tests for monitoring. Conventions: ``b`` is the candidate and ``a`` production; 
 ``b - a``; ``alternative='greater'`` means the candidate is better; an interleaving win is a win
 for the candidate.
 
-- :func:`sign_test`: exact binomial test of the win rate on wins and losses, ties dropped or split;
+- :func:`sign_test`: exact binomial test of the win rate on wins and losses, ties dropped or split
+  (the one test here that needs whole counts: fractional credit goes to :func:`paired_test`, the
+  bootstrap or the sequential tests, which read fractions);
 - :func:`paired_test`: one-sample t-test of per-user preferences (each user is one unit);
 - :func:`two_proportions_test`: A/B conversion rates (normal or Welch-t reference);
 - :func:`welch_test`: A/B means from per-arm count, sum and sum of squares;
@@ -26,8 +28,9 @@ from interleave._checks import check_int, check_one_of
 from interleave.errors import InvalidArgument
 from interleave.keys import as_generator
 from interleave.stats._core import (
+    MAX_COUNT,
     ConfidenceInterval,
-    _Result,
+    Result,
     as_count_array,
     as_real_array,
     check_alternative,
@@ -36,8 +39,11 @@ from interleave.stats._core import (
     count_increment,
     real_increment,
 )
+from interleave.stats.sufficient import WinLoss
 
 __all__ = [
+    "MAX_BOOTSTRAP_DRAWS",
+    "MAX_RESAMPLES",
     "BootstrapResult",
     "PairedTestResult",
     "SignTestResult",
@@ -48,6 +54,14 @@ __all__ = [
     "two_proportions_test",
     "welch_test",
 ]
+
+
+MAX_RESAMPLES = 1_000_000
+"""The most bootstrap resamples :func:`bootstrap_test` draws (its Monte-Carlo error in a p-value
+near 0.05 is then 0.0002; more buys nothing)."""
+
+MAX_BOOTSTRAP_DRAWS = 10**9
+"""The most user draws (``n_resamples * n_users``) one :func:`bootstrap_test` makes: about 10 s."""
 
 
 def _interval(estimate: float, se: float, quantile: float, alternative: str) -> tuple[float, float]:
@@ -77,7 +91,7 @@ def _pvalue(statistic: float, alternative: str, df: float) -> float:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class SignTestResult(_Result):
+class SignTestResult(Result):
     """Exact binomial (sign) test of the candidate's win rate against 0.5.
 
     Attributes
@@ -118,19 +132,24 @@ class SignTestResult(_Result):
 
 
 def sign_test(
-    wins: int,
-    losses: int,
-    ties: int = 0,
+    wins: Any,
+    losses: Any = None,
+    ties: Any = 0,
     *,
     tie_policy: str = "drop",
     alternative: str = "two-sided",
 ) -> SignTestResult:
     """Exact binomial test that the candidate wins half of the comparisons.
 
+    The exact test needs whole counts. Fractional (probabilistic) credit gives fractional wins:
+    test those with :func:`paired_test` on per-user preferences, :func:`bootstrap_test`, or a
+    sequential test, which all read fractions; the error says so.
+
     Parameters
     ----------
     wins, losses, ties
-        Interleaving outcomes: comparisons the candidate won, lost and tied.
+        Interleaving outcomes: comparisons the candidate won, lost and tied. ``wins`` may also be
+        a :class:`~interleave.stats.WinLoss` (then leave ``losses`` and ``ties`` out).
     tie_policy
         ``'drop'``: test wins among decisive comparisons; ``'split'``: a tie is half a win and half
         a loss, which dilutes the win rate towards 0.5.
@@ -142,10 +161,20 @@ def sign_test(
     >>> result = sign_test(60, 40)
     >>> round(result.pvalue, 7)
     0.0568879
+    >>> sign_test(WinLoss(60, 40, 3)).n_trials
+    100
     """
-    wins = count_increment("wins", wins)
-    losses = count_increment("losses", losses)
-    ties = count_increment("ties", ties)
+    if isinstance(wins, WinLoss):
+        if losses is not None or ties != 0:
+            msg = "pass either a WinLoss as `wins` or the three counts, not both"
+            raise InvalidArgument(msg)
+        wins, losses, ties = wins.n_wins, wins.n_losses, wins.n_ties
+    elif losses is None:
+        msg = "`losses` is missing: pass sign_test(wins, losses[, ties]) or sign_test(WinLoss(...))"
+        raise InvalidArgument(msg)
+    wins = _whole("wins", wins)
+    losses = _whole("losses", losses)
+    ties = _whole("ties", ties)
     tie_policy = check_tie_policy(tie_policy)
     alternative = check_alternative(alternative)
     if tie_policy == "drop":
@@ -158,17 +187,36 @@ def sign_test(
             f"tie_policy={tie_policy!r}); collect data first"
         )
         raise InvalidArgument(msg)
+    if n > MAX_COUNT:
+        msg = f"wins + losses = {n} exceeds 2**53 (MAX_COUNT)"
+        raise InvalidArgument(msg)
     result = stats.binomtest(k, n, 0.5, alternative=alternative)
     return SignTestResult(
         k / n, float(result.pvalue), wins, losses, ties, k, n, tie_policy, alternative
     )
 
 
+def _whole(name: str, value: Any) -> int:
+    """A whole count for the exact test; a fractional one gets the hint where fractions go."""
+    if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
+        if math.isfinite(value) and value == math.floor(value) and 0 <= value <= MAX_COUNT:
+            return int(value)
+        if math.isfinite(value) and value >= 0:
+            msg = (
+                f"`{name}` must be a whole count for the exact sign test, got {value!r} "
+                "(fractional credit from probabilistic interleaving?); use paired_test on "
+                "per-user preferences, bootstrap_test, or a sequential test (MixtureSPRT, "
+                "BetaBinomialMixture), which read fractional counts"
+            )
+            raise InvalidArgument(msg)
+    return count_increment(name, value)
+
+
 # ------------------------------------------------------------------------------- paired test
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class PairedTestResult(_Result):
+class PairedTestResult(Result):
     """One-sample t-test of per-user preferences against 0.
 
     Attributes
@@ -225,15 +273,27 @@ def paired_test(preferences: Any, *, alternative: str = "two-sided") -> PairedTe
     if n < 2:
         msg = f"`preferences` needs at least two users, got {n}"
         raise InvalidArgument(msg)
-    mean = float(values.mean())
-    variance = float(values.var(ddof=1))
-    if variance == 0:
+    if np.all(values == values[0]):
         msg = (
-            f"every preference equals {mean!r}: the t statistic is undefined; use sign_test on "
-            "the users instead"
+            f"every preference equals {values[0].item()!r}: the t statistic is undefined; use "
+            "sign_test on the users instead"
         )
         raise InvalidArgument(msg)
-    statistic = mean / math.sqrt(variance / n)
+    # Scale by the largest magnitude so that neither the mean nor the variance over- or
+    # underflows in between; the t statistic does not depend on the scale.
+    scale = float(np.max(np.abs(values)))
+    scaled = values / scale
+    scaled_mean = float(scaled.mean())
+    scaled_variance = float(scaled.var(ddof=1))
+    mean = scaled_mean * scale
+    variance = scaled_variance * scale * scale
+    if not (math.isfinite(variance) and variance > 0):
+        msg = (
+            f"`preferences` spread over {float(np.ptp(values))!r}, beyond what a float64 variance "
+            "holds (it over- or underflows); rescale them (a preference lies in [-1, 1])"
+        )
+        raise InvalidArgument(msg)
+    statistic = scaled_mean / math.sqrt(scaled_variance / n)
     return PairedTestResult(
         statistic, _pvalue(statistic, alternative, n - 1), n, mean, variance, alternative
     )
@@ -243,7 +303,7 @@ def paired_test(preferences: Any, *, alternative: str = "two-sided") -> PairedTe
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class TwoSampleResult(_Result):
+class TwoSampleResult(Result):
     """A two-sample test of ``b - a``.
 
     Attributes
@@ -278,8 +338,11 @@ class TwoSampleResult(_Result):
 
 
 def _welch_df(var_a: float, n_a: float, var_b: float, n_b: float) -> float:
-    # Welch-Satterthwaite, with the per-arm variance of the mean var / n.
+    # Welch-Satterthwaite, with the per-arm variance of the mean var / n; scaled by the larger
+    # one first (the ratio is scale-free) so tiny variances do not underflow to 0 / 0.
     va, vb = var_a / n_a, var_b / n_b
+    top = max(va, vb)
+    va, vb = va / top, vb / top
     return (va + vb) ** 2 / (va * va / (n_a - 1) + vb * vb / (n_b - 1))
 
 
@@ -370,17 +433,35 @@ def welch_test(
         if n < 2:
             msg = f"`n_{arm}` must be >= 2 for a sample variance, got {n}"
             raise InvalidArgument(msg)
-    mean_a, mean_b = sums[0] / n_a, sums[2] / n_b
-    var_a = max(sums[1] - n_a * mean_a * mean_a, 0.0) / (n_a - 1)
-    var_b = max(sums[3] - n_b * mean_b * mean_b, 0.0) / (n_b - 1)
-    se = math.sqrt(var_a / n_a + var_b / n_b)
-    if se == 0:
+    # Work in units of the largest magnitude so that squares neither over- nor underflow; the
+    # statistic and the degrees of freedom do not depend on the unit.
+    scale = max(
+        abs(sums[0]) / n_a,
+        abs(sums[2]) / n_b,
+        math.sqrt(sums[1] / n_a),
+        math.sqrt(sums[3] / n_b),
+    )
+    if scale == 0:
+        msg = "both arms have zero variance: the standard error is 0, nothing to test"
+        raise InvalidArgument(msg)
+    mean_a, mean_b = (sums[0] / scale) / n_a, (sums[2] / scale) / n_b
+    var_a = max((sums[1] / scale) / scale - n_a * mean_a * mean_a, 0.0) / (n_a - 1)
+    var_b = max((sums[3] / scale) / scale - n_b * mean_b * mean_b, 0.0) / (n_b - 1)
+    scaled_se = math.sqrt(var_a / n_a + var_b / n_b)
+    if scaled_se == 0:
         msg = "both arms have zero variance: the standard error is 0, nothing to test"
         raise InvalidArgument(msg)
     df = _welch_df(var_a, n_a, var_b, n_b)
-    statistic = (mean_b - mean_a) / se
+    statistic = (mean_b - mean_a) / scaled_se
+    difference, se = (mean_b - mean_a) * scale, scaled_se * scale
+    if not (math.isfinite(difference) and math.isfinite(se) and se > 0):
+        msg = (
+            f"the difference of means ({mean_b - mean_a:.6g} x {scale:.6g}) or its standard "
+            "error does not fit a float64; rescale the metric"
+        )
+        raise InvalidArgument(msg)
     return TwoSampleResult(
-        statistic, _pvalue(statistic, alternative, df), mean_b - mean_a, se, df, alternative
+        statistic, _pvalue(statistic, alternative, df), difference, se, df, alternative
     )
 
 
@@ -388,7 +469,7 @@ def welch_test(
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class BootstrapResult(_Result):
+class BootstrapResult(Result):
     """The pooled win rate with users resampled.
 
     Attributes
@@ -439,9 +520,10 @@ def bootstrap_test(
     Parameters
     ----------
     wins, losses
-        Per-user counts (one entry per user).
+        Per-user counts (one entry per user); fractional (probabilistic) credit is fine.
     n_resamples
-        Bootstrap resamples.
+        Bootstrap resamples, at most :data:`MAX_RESAMPLES`, and at most
+        :data:`MAX_BOOTSTRAP_DRAWS` user draws in all.
     alternative
         ``'greater'``: the candidate wins more than half.
     rng
@@ -453,15 +535,21 @@ def bootstrap_test(
     >>> round(result.statistic, 3)
     0.714
     """
-    w = as_count_array("wins", wins)
-    losses_ = as_count_array("losses", losses)
+    w = as_count_array("wins", wins, whole=False)
+    losses_ = as_count_array("losses", losses, whole=False)
     if w.ndim != 1 or w.shape != losses_.shape:
         msg = (
             f"`wins` and `losses` must be 1-D with one entry per user, got shapes {w.shape} and "
             f"{losses_.shape}"
         )
         raise InvalidArgument(msg)
-    n_resamples = check_int("n_resamples", n_resamples, minimum=1)
+    n_resamples = check_int("n_resamples", n_resamples, minimum=1, maximum=MAX_RESAMPLES)
+    if n_resamples * len(w) > MAX_BOOTSTRAP_DRAWS:
+        msg = (
+            f"n_resamples * n_users = {n_resamples} * {len(w)} = {n_resamples * len(w):.3g} draws "
+            f"exceed MAX_BOOTSTRAP_DRAWS ({MAX_BOOTSTRAP_DRAWS:.0e}); draw fewer resamples"
+        )
+        raise InvalidArgument(msg)
     alternative = check_alternative(alternative)
     generator = as_generator(rng)
     decisive = w + losses_

@@ -17,9 +17,17 @@ McAuliffe & Sekhon 2021, "Time-uniform, nonparametric, nonasymptotic confidence 
 ``rho = v_opt / (2 log(1/alpha) + log(1 + 2 log(1/alpha)))`` makes it tightest at ``v = v_opt``
 (confseq's ``optimal_rho``). The same core is:
 
-- Johari, Koomen, Pekelis & Walsh (2017/2022), "Always valid inference", the mSPRT: ``rho =
-  sigma^2 / tau^2`` for a ``N(0, tau^2)`` mixing distribution over effects, per-observation
-  standard deviation ``sigma``: :meth:`MixtureSPRT.johari`;
+- Johari, Koomen, Pekelis & Walsh (2017/2022), "Always valid inference", the mSPRT: a
+  ``N(0, tau^2)`` mixing distribution over the mean effect ``theta`` of one observation whose
+  variance is ``V`` (``tau`` and ``sqrt(V)`` in the units of the observation). With ``n``
+  observations of mean ``x``, their likelihood ratio is::
+
+      Lambda_n = sqrt(V / (V + n tau^2)) exp(n^2 tau^2 x^2 / (2 V (V + n tau^2)))
+
+  which is the core with ``s = n x``, ``v = n V`` and ``rho = V^2 / tau^2`` (in general: the
+  estimate ``x`` with variance ``se^2``, ``rho = v se^2 / tau^2``). Each data kind knows the
+  scale ``c`` with ``x = c s / v`` (its ``effect_scale()``), so ``rho = c^2 / tau^2`` is computed
+  at each look from the data: :meth:`MixtureSPRT.johari`;
 - GrowthBook's sequential testing (Waudby-Smith et al. 2023 asymptotic confidence sequences),
   tuned at ``N* = 5000`` total observations: :meth:`MixtureSPRT.growthbook`;
 - Eppo-style tuning at the experiment's planned sample size: :meth:`MixtureSPRT.eppo`.
@@ -36,26 +44,28 @@ from typing import Any
 
 import numpy as np
 
-from interleave._checks import check_alpha
 from interleave.errors import InvalidArgument
 from interleave.stats._core import (
     CONTINUE_CODE,
     REJECT_CODE,
     ConfidenceInterval,
     Decision,
+    Look,
+    Result,
     SequentialState,
     StreamResult,
-    _Result,
-    as_stream,
     check_data,
+    check_level,
     check_positive,
     check_tie_policy,
     monitor,
+    serialisable,
     start_state,
 )
-from interleave.stats.sufficient import CenteredSum, TwoMeans, TwoProportions, WinLoss
+from interleave.stats.sufficient import CenteredSum, TwoMeans, TwoProportions, WinLoss, as_stream
 
 __all__ = [
+    "TAU_RANGE",
     "MixtureSPRT",
     "normal_mixture_boundary",
     "normal_mixture_log_e",
@@ -80,7 +90,7 @@ def normal_mixture_rho(v_opt: float, alpha: float = 0.05) -> float:
     12.60056
     """
     v_opt = check_positive("v_opt", v_opt)
-    alpha = check_alpha("alpha", alpha)
+    alpha = check_level("alpha", alpha)
     return v_opt / _rho_denominator(alpha)
 
 
@@ -134,7 +144,7 @@ def normal_mixture_boundary(v: Any, rho: float, alpha: float = 0.05) -> Any:
     30.35209
     """
     rho = _check_rho(rho)
-    alpha = check_alpha("alpha", alpha)
+    alpha = check_level("alpha", alpha)
     v = _check_v(v)
     out = np.sqrt((v + rho) * (np.log1p(v / rho) + 2.0 * math.log(1.0 / alpha)))
     return out[()] if out.ndim == 0 else out
@@ -153,8 +163,15 @@ def normal_mixture_pvalue(s: Any, v: Any, rho: float) -> Any:
     return np.exp(-np.maximum(np.asarray(log_e), 0.0))[()]
 
 
+TAU_RANGE = (1e-150, 1e150)
+"""The ``tau`` that :meth:`MixtureSPRT.johari` accepts: ``tau**2`` must stay a normal float."""
+
+_MAX_RATIO = 1e300  # v / rho beyond this carries no evidence either way; keeps the log finite
+
+
+@serialisable("test")
 @dataclasses.dataclass(frozen=True, slots=True)
-class MixtureSPRT(_Result):
+class MixtureSPRT(Result):
     """Mixture sequential probability ratio test with an always-valid p-value and interval.
 
     Tests ``H0: no difference`` (win rate 0.5 for interleaving; equal means for A/B) against a
@@ -167,10 +184,14 @@ class MixtureSPRT(_Result):
         The false-positive rate guaranteed over the whole, unbounded monitoring.
     n_opt
         The sample size (in units of ``v``: decisive comparisons for interleaving, users in both
-        arms for A/B) at which the confidence sequence is tightest; where power matters.
+        arms for A/B) at which the confidence sequence is tightest; where power matters. Default
+        1000 (when ``tau`` is not given).
     tie_policy
         How interleaving ties count: ``'drop'`` or ``'split'``
         (see :mod:`~interleave.stats.sufficient`).
+    tau
+        Instead of ``n_opt``: Johari et al.'s mixing standard deviation over the mean effect of
+        one observation (see :meth:`johari`, which is the way to set it).
 
     Examples
     --------
@@ -181,18 +202,33 @@ class MixtureSPRT(_Result):
     """
 
     alpha: float = 0.05
-    n_opt: float = 1000.0
+    n_opt: float | None = None
     tie_policy: str = "drop"
-    rho: float = dataclasses.field(init=False, repr=False, compare=False)
+    tau: float | None = None
+    rho: float | None = dataclasses.field(init=False, repr=False, compare=False)
     _log_threshold: float = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        alpha = check_alpha("alpha", self.alpha)
-        n_opt = check_positive("n_opt", self.n_opt)
+        alpha = check_level("alpha", self.alpha)
         check_tie_policy(self.tie_policy)
+        if self.tau is None:
+            n_opt = 1000.0 if self.n_opt is None else check_positive("n_opt", self.n_opt)
+            rho = n_opt / _rho_denominator(alpha)
+            if not rho > 0:
+                msg = f"`n_opt` must be >= 1e-300, got {self.n_opt!r}; it sets the mixture width"
+                raise InvalidArgument(msg)
+            object.__setattr__(self, "n_opt", n_opt)
+            object.__setattr__(self, "rho", rho)
+        else:
+            if self.n_opt is not None:
+                msg = (
+                    f"pass either `n_opt` (where the interval is tightest) or `tau` (Johari's "
+                    f"mixing sd), not both; got n_opt={self.n_opt!r}, tau={self.tau!r}"
+                )
+                raise InvalidArgument(msg)
+            object.__setattr__(self, "tau", _check_tau(self.tau))
+            object.__setattr__(self, "rho", None)
         object.__setattr__(self, "alpha", alpha)
-        object.__setattr__(self, "n_opt", n_opt)
-        object.__setattr__(self, "rho", n_opt / _rho_denominator(alpha))
         object.__setattr__(self, "_log_threshold", math.log(1.0 / alpha))
 
     # Presets ---------------------------------------------------------------------------------
@@ -217,24 +253,43 @@ class MixtureSPRT(_Result):
         >>> MixtureSPRT.eppo(n_planned=40000).n_opt
         40000.0
         """
+        n_planned = check_positive("n_planned", n_planned)
+        if n_planned < 1e-300:
+            msg = f"`n_planned` must be >= 1e-300, got {n_planned!r}"
+            raise InvalidArgument(msg)
         return cls(alpha=alpha, n_opt=n_planned)
 
     @classmethod
-    def johari(cls, tau: float, sigma: float = 1.0, alpha: float = 0.05) -> MixtureSPRT:
-        """Johari et al.'s mSPRT, mixing over effects ``N(0, tau^2)``: ``rho = sigma^2 / tau^2``.
+    def johari(cls, tau: float, alpha: float = 0.05, tie_policy: str = "drop") -> MixtureSPRT:
+        """Johari, Pekelis & Walsh's mSPRT: mix the mean effect of one observation over N(0, tau^2).
 
-        ``tau`` and ``sigma`` are in the same units: ``sigma`` is the standard deviation of one
-        observation's contribution to ``s`` (1 for win/loss comparisons, which are +-1).
+        ``tau`` is in the units of one observation, as in the paper: for a :class:`TwoMeans` or
+        :class:`TwoProportions` the observation is the difference of a pair of users (one per
+        arm), so ``tau`` is in the metric's units (``mean_b - mean_a``, ``p_b - p_a``); for a
+        :class:`CenteredSum` it is one increment (``total / n``); for :class:`WinLoss` it is one
+        comparison scored +1 (win) / -1 (loss), so ``tau`` is on the scale of ``2 p - 1`` (a
+        ``tau`` of 0.1 spreads the win rate by 0.05). The data variance ``V`` of one observation
+        (same units) comes from the data at each look: 1 for comparisons, ``variance / n`` for a
+        :class:`CenteredSum`, the (estimated) ``sigma_a^2 + sigma_b^2`` for A/B, so the test is
+        right for any ``V``; with ``n`` observations of mean ``x`` the log-likelihood ratio is
+        ``0.5 log(V / (V + n tau^2)) + n^2 tau^2 x^2 / (2 V (V + n tau^2))``.
+
+        Parameters
+        ----------
+        tau
+            The mixing standard deviation, in ``TAU_RANGE`` = [1e-150, 1e150].
+        alpha, tie_policy
+            As for :class:`MixtureSPRT`.
 
         Examples
         --------
-        >>> round(MixtureSPRT.johari(tau=0.1).rho, 6)
-        100.0
+        >>> state = MixtureSPRT.johari(tau=0.1).start(CenteredSum()).update(n=100, total=40.0,
+        ...     variance=200.0)
+        >>> round(state.statistic, 6)  # V = 2: 0.5 log(2 / 3) + 100^2 0.01 0.4^2 / (2 2 3)
+        1.130601
         """
-        tau = check_positive("tau", tau)
-        sigma = check_positive("sigma", sigma)
-        alpha = check_alpha("alpha", alpha)
-        return cls(alpha=alpha, n_opt=(sigma * sigma) / (tau * tau) * _rho_denominator(alpha))
+        tau = _check_tau(tau)
+        return cls(alpha=alpha, tie_policy=tie_policy, tau=tau)
 
     # Monitoring ------------------------------------------------------------------------------
 
@@ -265,26 +320,71 @@ class MixtureSPRT(_Result):
         (13, 14)
         """
         data = as_stream(stream, _KINDS, "MixtureSPRT")
-        s, v = data._centred_array(self.tie_policy)
-        log_e = 0.5 * np.log(self.rho / (v + self.rho)) + s * s / (2.0 * (v + self.rho))
+        s, v = data.centred_arrays(self.tie_policy)
+        s, v = np.broadcast_arrays(s, v)
+        if self.tau is None:
+            ratio = v / self.rho
+        else:
+            scale = np.broadcast_to(np.asarray(data.effect_scale(self.tie_policy), float), v.shape)
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                q = self.tau / scale
+                ratio = np.where(scale > 0, v * q * q, 0.0)
+        ratio = np.minimum(ratio, _MAX_RATIO)
+        informative = (v > 0) & (ratio > 0)
+        safe_v = np.where(informative, v, 1.0)
+        safe_r = np.where(informative, ratio, 1.0)
+        with np.errstate(over="ignore"):
+            gain = s * s * safe_r / (2.0 * safe_v * (1.0 + safe_r))
+            log_e = np.where(informative, gain - 0.5 * np.log1p(safe_r), 0.0)
         pvalue = np.exp(-np.maximum(log_e, 0.0))
         raw = np.where(log_e >= self._log_threshold, REJECT_CODE, CONTINUE_CODE)
         return monitor(np.asarray(data.n), log_e, pvalue, raw)
 
-    def _look(self, data: Any) -> tuple[float, float, Decision]:
-        s, v = data._centred(self.tie_policy)
-        rho = self.rho
-        log_e = 0.5 * math.log(rho / (v + rho)) + s * s / (2.0 * (v + rho))
+    def _ratio(self, data: Any, v: float) -> float:
+        """``v / rho``: fixed ``rho`` with ``n_opt``; Johari's ``c^2 / tau^2`` with ``tau``."""
+        if self.tau is None:
+            return v / self.rho
+        scale = data.effect_scale(self.tie_policy)
+        if not scale > 0:
+            return 0.0
+        q = self.tau / scale
+        return min(v * q * q, _MAX_RATIO)
+
+    def look(self, data: Any, previous: SequentialState | None = None) -> Look:
+        """The log e-value ``log m`` of ``data``; ``REJECT`` once it reaches ``log(1 / alpha)``."""
+        s, v = data.centred(self.tie_policy)
+        ratio = self._ratio(data, v) if v > 0 else 0.0
+        if ratio > 0:
+            log_e = s * s * ratio / (2.0 * v * (1.0 + ratio)) - 0.5 * math.log1p(ratio)
+        else:
+            log_e = 0.0
         pvalue = 1.0 if log_e <= 0.0 else math.exp(-log_e)
         if log_e >= self._log_threshold:
-            return log_e, pvalue, Decision.REJECT
-        return log_e, pvalue, Decision.CONTINUE
+            return Look(log_e, pvalue, Decision.REJECT)
+        return Look(log_e, pvalue, Decision.CONTINUE)
 
-    def _interval(self, data: Any, confidence_level: float) -> ConfidenceInterval:
-        _, v = data._centred(self.tie_policy)
-        alpha = 1.0 - confidence_level
-        halfwidth = math.sqrt(
-            (v + self.rho) * (math.log1p(v / self.rho) + 2.0 * math.log(1.0 / alpha))
-        )
-        low, high = data._interval(halfwidth, self.tie_policy)
+    def interval(
+        self, data: Any, confidence_level: float, looks: tuple[float, ...] = ()
+    ) -> ConfidenceInterval:
+        """The confidence sequence for the effect at ``confidence_level``, valid at every look."""
+        _, v = data.centred(self.tie_policy)
+        ratio = self._ratio(data, v) if v > 0 else 0.0
+        if ratio > 0:
+            log_level = 2.0 * math.log(1.0 / (1.0 - confidence_level))
+            halfwidth = math.sqrt(v * (1.0 + ratio) / ratio * (math.log1p(ratio) + log_level))
+        else:
+            halfwidth = math.inf
+        low, high = data.effect_interval(halfwidth, self.tie_policy)
         return ConfidenceInterval(low, high, confidence_level)
+
+
+def _check_tau(tau: Any) -> float:
+    tau = check_positive("tau", tau)
+    low, high = TAU_RANGE
+    if not low <= tau <= high:
+        msg = (
+            f"`tau` must be in [{low:g}, {high:g}] (TAU_RANGE) so that tau**2 is a normal float, "
+            f"got {tau!r}; tau is the mixing sd in the units of one observation"
+        )
+        raise InvalidArgument(msg)
+    return tau

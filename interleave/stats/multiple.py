@@ -17,7 +17,7 @@ import numpy as np
 
 from interleave._checks import check_alpha, check_one_of
 from interleave.errors import InvalidArgument
-from interleave.stats._core import _Result, as_count_array, as_real_array
+from interleave.stats._core import Result, as_count_array, as_real_array
 from interleave.stats.fixed import sign_test
 
 __all__ = ["METHODS", "AdjustedPvalues", "PairwiseResult", "adjust_pvalues", "pairwise_sign_tests"]
@@ -26,7 +26,7 @@ METHODS = ("holm", "bonferroni", "sidak", "holm-sidak", "hommel", "fdr_bh", "fdr
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class AdjustedPvalues(_Result):
+class AdjustedPvalues(Result):
     """P-values adjusted for multiplicity.
 
     Attributes
@@ -71,7 +71,7 @@ def adjust_pvalues(pvalues: Any, method: str = "holm") -> AdjustedPvalues:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class PairwiseResult(_Result):
+class PairwiseResult(Result):
     """Exact sign tests of every pair of rankers, adjusted as one family.
 
     Attributes

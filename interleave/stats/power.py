@@ -28,11 +28,20 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from interleave._checks import check_alpha, check_int, check_one_of, check_real
+from interleave._checks import check_int, check_one_of
 from interleave.errors import InvalidArgument
-from interleave.stats._core import _Result, check_alternative, check_positive, check_tie_policy
+from interleave.stats._core import (
+    Result,
+    check_alternative,
+    check_positive,
+    check_real,
+    check_tie_policy,
+)
+from interleave.stats._core import check_level as check_alpha
 
 __all__ = [
+    "MAX_EXACT_N",
+    "MAX_SAMPLE_SIZE",
     "ABSampleSize",
     "InterleavingSampleSize",
     "power_sign_test",
@@ -43,11 +52,22 @@ __all__ = [
     "sample_size_two_proportions",
 ]
 
+MAX_EXACT_N = 10**8
+"""The largest sample size ``method='exact'`` searches for. Beyond it the exact and the normal
+answers agree to well under 0.1%, and one exact power evaluation with ties costs O(sqrt(n));
+a larger need fails at once, with the normal approximation's number in the message."""
+
+MAX_SAMPLE_SIZE = 10**15
+"""The largest sample size (per arm, or comparisons) the planners return; an effect so small
+that it needs more fails at once with the number (no experiment reaches it)."""
+
+_MAX_EFFECT = 1e3  # |Cohen's d| beyond this has power 0 or 1 to float precision for n >= 2
+
 _STATSMODELS_ALTERNATIVE = {"two-sided": "two-sided", "greater": "larger", "less": "smaller"}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ABSampleSize(_Result):
+class ABSampleSize(Result):
     """Users needed per arm of an A/B test.
 
     Attributes
@@ -74,7 +94,7 @@ class ABSampleSize(_Result):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class InterleavingSampleSize(_Result):
+class InterleavingSampleSize(Result):
     """Comparisons (interleaved impressions with a click) needed for the sign test.
 
     Attributes
@@ -106,6 +126,25 @@ def _check_rate(name: str, value: Any) -> float:
     return check_real(name, value, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
+def _check_ratio(ratio: Any) -> float:
+    ratio = check_positive("ratio", ratio)
+    if not 1e-6 <= ratio <= 1e6:
+        msg = f"`ratio` (users in b per user in a) must be in [1e-06, 1e+06], got {ratio!r}"
+        raise InvalidArgument(msg)
+    return ratio
+
+
+def _effect_size(difference: float, standard_deviation: float) -> float:
+    effect = difference / standard_deviation
+    if not math.isfinite(effect):
+        msg = (
+            f"`difference` / `standard_deviation` = {difference!r} / {standard_deviation!r} "
+            "overflows a float; express both in a unit where they are comparable"
+        )
+        raise InvalidArgument(msg)
+    return effect
+
+
 def _solve(
     engine: Any, effect: float, alpha: float, power: float, ratio: float, alternative: str
 ) -> float:
@@ -116,6 +155,18 @@ def _solve(
             "sample size reaches that power"
         )
         raise InvalidArgument(msg)
+    # The normal approximation first: it fails fast where the solver would not converge.
+    z_alpha = _critical(alpha, alternative)
+    z_beta = float(stats.norm.isf(1.0 - power))
+    approximate = (1.0 + 1.0 / ratio) * ((z_alpha + z_beta) / effect) ** 2
+    if not approximate <= MAX_SAMPLE_SIZE:
+        msg = (
+            f"an effect size of {effect:.3g} needs about {approximate:.3g} users in production "
+            f"alone, more than MAX_SAMPLE_SIZE ({MAX_SAMPLE_SIZE:.0e}); no experiment detects it"
+        )
+        raise InvalidArgument(msg)
+    if abs(effect) > _MAX_EFFECT:  # the answer is the smallest size the t-test allows
+        return 2.0
     return float(
         engine.solve_power(
             effect_size=effect, alpha=alpha, power=power, ratio=ratio, alternative=alt
@@ -145,7 +196,7 @@ def sample_size_two_proportions(
 
     p_a, p_b = _check_rate("p_a", p_a), _check_rate("p_b", p_b)
     alpha, power = check_alpha("alpha", alpha), _check_power(power)
-    ratio = check_positive("ratio", ratio)
+    ratio = _check_ratio(ratio)
     alternative = check_alternative(alternative)
     if p_a == p_b:
         msg = f"`p_a` and `p_b` are equal ({p_a!r}): no sample size detects a zero effect"
@@ -177,8 +228,8 @@ def power_two_proportions(
     from statsmodels.stats.proportion import proportion_effectsize
 
     p_a, p_b = _check_rate("p_a", p_a), _check_rate("p_b", p_b)
-    n_a = check_int("n_a", n_a, minimum=2)
-    alpha, ratio = check_alpha("alpha", alpha), check_positive("ratio", ratio)
+    n_a = check_int("n_a", n_a, minimum=2, maximum=MAX_SAMPLE_SIZE)
+    alpha, ratio = check_alpha("alpha", alpha), _check_ratio(ratio)
     alt = _STATSMODELS_ALTERNATIVE[check_alternative(alternative)]
     effect = float(proportion_effectsize(p_b, p_a))
     return float(
@@ -209,12 +260,12 @@ def sample_size_two_means(
     difference = check_real("difference", difference)
     standard_deviation = check_positive("standard_deviation", standard_deviation)
     alpha, power = check_alpha("alpha", alpha), _check_power(power)
-    ratio = check_positive("ratio", ratio)
+    ratio = _check_ratio(ratio)
     alternative = check_alternative(alternative)
     if difference == 0:
         msg = "`difference` is 0: no sample size detects a zero effect"
         raise InvalidArgument(msg)
-    effect = difference / standard_deviation
+    effect = _effect_size(difference, standard_deviation)
     n_a = _solve(TTestIndPower(), effect, alpha, power, ratio, alternative)
     return ABSampleSize(math.ceil(n_a), math.ceil(n_a * ratio), effect, alpha, power, alternative)
 
@@ -239,10 +290,11 @@ def power_two_means(
 
     difference = check_real("difference", difference)
     standard_deviation = check_positive("standard_deviation", standard_deviation)
-    n_a = check_int("n_a", n_a, minimum=2)
-    alpha, ratio = check_alpha("alpha", alpha), check_positive("ratio", ratio)
+    n_a = check_int("n_a", n_a, minimum=2, maximum=MAX_SAMPLE_SIZE)
+    alpha, ratio = check_alpha("alpha", alpha), _check_ratio(ratio)
     alt = _STATSMODELS_ALTERNATIVE[check_alternative(alternative)]
-    effect = difference / standard_deviation
+    # Beyond |d| = 1000 the power is 0 or 1 to float precision: clip so nothing overflows.
+    effect = max(-_MAX_EFFECT, min(_MAX_EFFECT, _effect_size(difference, standard_deviation)))
     return float(
         TTestIndPower().power(
             effect_size=effect, nobs1=n_a, alpha=alpha, ratio=ratio, alternative=alt
@@ -397,29 +449,60 @@ def sample_size_sign_test(
     z_alpha = _critical(alpha, alternative)
     z_beta = float(stats.norm.isf(1.0 - power))
     n_normal = ((z_alpha + z_beta * sd) / abs(drift)) ** 2
+    if not n_normal <= MAX_SAMPLE_SIZE:
+        msg = (
+            f"win_rate={win_rate!r} needs about {n_normal:.3g} comparisons (normal "
+            f"approximation), more than MAX_SAMPLE_SIZE ({MAX_SAMPLE_SIZE:.0e})"
+        )
+        raise InvalidArgument(msg)
     if method == "normal":
         n = math.ceil(n_normal - 1e-9)
     else:
-        n = _smallest_exact_n(
-            max(1, math.floor(0.8 * n_normal)), win_rate, tie_rate, alpha, power, alternative
-        )
+        if n_normal > MAX_EXACT_N:
+            msg = (
+                f"method='exact' searches up to MAX_EXACT_N ({MAX_EXACT_N:.0e}) comparisons; "
+                f"win_rate={win_rate!r} needs about {n_normal:.3g} (normal approximation, "
+                "accurate at that size): use method='normal'"
+            )
+            raise InvalidArgument(msg)
+        n = _smallest_exact_n(n_normal, win_rate, tie_rate, alpha, power, alternative)
     return InterleavingSampleSize(
         n, n * (1 - tie_rate), win_rate, tie_rate, alpha, power, alternative, tie_policy, method
     )
 
 
 def _smallest_exact_n(
-    start: int, win_rate: float, tie_rate: float, alpha: float, power: float, alternative: str
+    n_normal: float, win_rate: float, tie_rate: float, alpha: float, power: float, alternative: str
 ) -> int:
-    """Scan upwards from ``start`` in vectorised chunks (without ties) or one by one (with ties)."""
-    n = start
-    if tie_rate == 0:
-        while True:
-            candidates = np.arange(n, n + 1024)
-            reached = _exact_power_decisive(candidates, win_rate, alpha, alternative) >= power
-            if reached.any():
-                return int(candidates[np.argmax(reached)])
-            n += 1024
-    while _exact_power(n, win_rate, tie_rate, alpha, alternative) < power:
-        n += 1
-    return n
+    """The smallest ``n`` whose exact power reaches ``power``: bracket, bisect, then step back.
+
+    The exact power is a sawtooth around a rising curve, so bisection finds *a* crossing; the
+    smallest ``n`` reaching ``power`` lies at most a few teeth below it (a tooth is about
+    ``sqrt(n)`` wide), so a vectorised window of ``8 sqrt(n) + 64`` values below the crossing is
+    checked too (without ties; with ties the crossing is returned).
+    """
+
+    def reached(n: int) -> bool:
+        return _exact_power(n, win_rate, tie_rate, alpha, alternative) >= power
+
+    high = max(2, math.ceil(1.2 * n_normal) + 16)
+    while not reached(high):
+        high *= 2
+        if high > 2 * MAX_EXACT_N:
+            msg = (
+                f"no n up to {high // 2} reaches power {power!r} exactly for "
+                f"win_rate={win_rate!r}; use method='normal'"
+            )
+            raise InvalidArgument(msg)
+    low = 0  # reached(0) is False: no comparisons, no power
+    while high - low > 1:
+        middle = (low + high) // 2
+        if reached(middle):
+            high = middle
+        else:
+            low = middle
+    if tie_rate > 0:
+        return high
+    window = np.arange(max(1, high - int(8 * math.sqrt(high)) - 64), high + 1)
+    hits = _exact_power_decisive(window, win_rate, alpha, alternative) >= power
+    return int(window[np.argmax(hits)])

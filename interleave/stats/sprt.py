@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from interleave._checks import check_alpha, check_real
 from interleave.errors import InterleaveError, InvalidArgument
 from interleave.stats._core import (
     ACCEPT_CODE,
@@ -38,22 +37,26 @@ from interleave.stats._core import (
     REJECT_CODE,
     ConfidenceInterval,
     Decision,
+    Look,
+    Result,
     SequentialState,
     StreamResult,
-    _Result,
-    as_stream,
     check_data,
+    check_level,
+    check_real,
     check_tie_policy,
     monitor,
+    serialisable,
     start_state,
 )
-from interleave.stats.sufficient import WinLoss
+from interleave.stats.sufficient import WinLoss, as_stream
 
 __all__ = ["SPRT"]
 
 
+@serialisable("test")
 @dataclasses.dataclass(frozen=True, slots=True)
-class SPRT(_Result):
+class SPRT(Result):
     """Wald's SPRT of a win rate ``p0`` against ``p1``.
 
     Parameters
@@ -95,8 +98,8 @@ class SPRT(_Result):
                 "candidate, test the production ranker's wins (swap wins and losses)"
             )
             raise InvalidArgument(msg)
-        alpha = check_alpha("alpha", self.alpha)
-        beta = check_alpha("beta", self.beta)
+        alpha = check_level("alpha", self.alpha)
+        beta = check_level("beta", self.beta)
         if alpha + beta >= 1:
             msg = f"`alpha + beta` must be < 1, got alpha={alpha!r}, beta={beta!r}"
             raise InvalidArgument(msg)
@@ -169,7 +172,7 @@ class SPRT(_Result):
         (177, False)
         """
         data = as_stream(stream, (WinLoss,), "SPRT")
-        k, m = data._successes(self.tie_policy)
+        k, m = data.successes(self.tie_policy)
         llr = k * self._win_step + (m - k) * self._loss_step
         pvalue = np.exp(-np.maximum(llr, 0.0))
         raw = np.where(
@@ -179,17 +182,21 @@ class SPRT(_Result):
         )
         return monitor(np.asarray(data.n), llr, pvalue, raw)
 
-    def _look(self, data: WinLoss) -> tuple[float, float, Decision]:
-        k, m = data._successes(self.tie_policy)
+    def look(self, data: WinLoss, previous: SequentialState | None = None) -> Look:
+        """Wald's log-likelihood ratio; ``REJECT`` / ``ACCEPT`` at the upper / lower boundary."""
+        k, m = data.successes(self.tie_policy)
         llr = k * self._win_step + (m - k) * self._loss_step
         pvalue = 1.0 if llr <= 0.0 else math.exp(-llr)
         if llr >= self.log_upper:
-            return llr, pvalue, Decision.REJECT
+            return Look(llr, pvalue, Decision.REJECT)
         if llr <= self.log_lower:
-            return llr, pvalue, Decision.ACCEPT
-        return llr, pvalue, Decision.CONTINUE
+            return Look(llr, pvalue, Decision.ACCEPT)
+        return Look(llr, pvalue, Decision.CONTINUE)
 
-    def _interval(self, data: WinLoss, confidence_level: float) -> ConfidenceInterval:
+    def interval(
+        self, data: WinLoss, confidence_level: float, looks: tuple[float, ...] = ()
+    ) -> ConfidenceInterval:
+        """Wald's SPRT has no interval: raises, naming the tests that have one."""
         msg = (
             "Wald's SPRT tests p0 against p1 and has no confidence interval of its own; use "
             "MixtureSPRT or BetaBinomialMixture for an always-valid interval of the win rate"

@@ -26,20 +26,22 @@ import numpy as np
 from scipy.special import gammaln
 from scipy.stats import chisquare
 
-from interleave._checks import check_alpha
 from interleave.errors import InterleaveError, InvalidArgument
 from interleave.stats._core import (
     CONTINUE_CODE,
     REJECT_CODE,
     ConfidenceInterval,
     Decision,
+    Look,
+    Result,
     SequentialState,
     StreamResult,
-    _Result,
     as_count_array,
     check_data,
+    check_level,
     check_positive,
     monitor,
+    serialisable,
     start_state,
 )
 from interleave.stats.sufficient import ArmCounts
@@ -64,7 +66,7 @@ def _check_ratios(expected_ratios: Any, n_arms: int) -> tuple[float, ...]:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class SRMResult(_Result):
+class SRMResult(Result):
     """Pearson's chi-square test of the assignment counts against the intended ratios.
 
     Attributes
@@ -86,7 +88,7 @@ class SRMResult(_Result):
 
     def is_mismatch(self, threshold: float = SRM_THRESHOLD) -> bool:
         """Whether ``pvalue < threshold`` (the field's convention is 0.001)."""
-        return self.pvalue < check_alpha("threshold", threshold)
+        return self.pvalue < check_level("threshold", threshold)
 
 
 def srm_test(n_assigned: Any, expected_ratios: Any = None) -> SRMResult:
@@ -119,8 +121,9 @@ def srm_test(n_assigned: Any, expected_ratios: Any = None) -> SRMResult:
     return SRMResult(float(statistic), float(pvalue), tuple(int(c) for c in counts), ratios)
 
 
+@serialisable("test")
 @dataclasses.dataclass(frozen=True, slots=True)
-class SequentialSRM(_Result):
+class SequentialSRM(Result):
     """Lindon & Malek's sequential sample-ratio test (Dirichlet-multinomial Bayes factor).
 
     Parameters
@@ -161,7 +164,7 @@ class SequentialSRM(_Result):
                 msg = f"`expected_ratios` needs at least two arms, got {self.expected_ratios!r}"
                 raise InvalidArgument(msg)
         concentration = check_positive("concentration", self.concentration)
-        alpha = check_alpha("alpha", self.alpha)
+        alpha = check_level("alpha", self.alpha)
         prior = tuple(concentration * r for r in ratios)
         norm = math.lgamma(sum(prior)) - sum(math.lgamma(a) for a in prior)
         for name, value in (
@@ -222,7 +225,8 @@ class SequentialSRM(_Result):
         raw = np.where(log_bf >= math.log(1.0 / self.alpha), REJECT_CODE, CONTINUE_CODE)
         return monitor(data.n, log_bf, pvalue, raw)
 
-    def _look(self, data: ArmCounts) -> tuple[float, float, Decision]:
+    def look(self, data: ArmCounts, previous: SequentialState | None = None) -> Look:
+        """The log Bayes factor against the intended ratios; ``REJECT`` at ``log(1 / alpha)``."""
         x = data.n_assigned
         lgamma = math.lgamma
         log_bf = self._prior_norm - lgamma(self._prior_total + sum(x))
@@ -230,9 +234,12 @@ class SequentialSRM(_Result):
             log_bf += lgamma(a + count) - count * log_ratio
         pvalue = 1.0 if log_bf <= 0.0 else math.exp(-log_bf)
         if log_bf >= self._log_threshold:
-            return log_bf, pvalue, Decision.REJECT
-        return log_bf, pvalue, Decision.CONTINUE
+            return Look(log_bf, pvalue, Decision.REJECT)
+        return Look(log_bf, pvalue, Decision.CONTINUE)
 
-    def _interval(self, data: ArmCounts, confidence_level: float) -> ConfidenceInterval:
+    def interval(
+        self, data: ArmCounts, confidence_level: float, looks: tuple[float, ...] = ()
+    ) -> ConfidenceInterval:
+        """The sample-ratio test has no interval: raises, saying to read the p-value."""
         msg = "the sequential sample-ratio test has no confidence interval; read its pvalue"
         raise InterleaveError(msg)

@@ -1,13 +1,15 @@
 """Sufficient statistics: the data every test in :mod:`interleave.stats` reads.
 
 Each kind is a frozen dataclass of counts and sums that adds up: ``update`` returns a new object
-with the increments added, so updating in one batch or in many gives the same object. Fields are
-scalars for a live experiment, or arrays of running totals (last axis = looks) for a simulated
-stream, built by the ``from_*`` constructors with cumulative sums (no Python loop).
+with the increments added, so updating in one batch or in many gives the same object, and
+``a.merge(b)`` (or ``a + b``) combines the statistics of two workers, partitions or days exactly.
+Fields are scalars for a live experiment, or arrays of running totals (last axis = looks) for a
+simulated stream, built by the ``from_*`` constructors with cumulative sums (no Python loop).
 
-Each kind also projects itself onto the one pair the normal-mixture core reads
-(:mod:`interleave.stats.mixture`): a sum ``s`` of statistics centred under the null hypothesis and
-its variance (information) ``v``, in units where one observation carries variance about 1:
+Each kind also projects itself, through public methods, onto the one pair the normal-mixture core
+reads (:mod:`interleave.stats.mixture`), ``centred()`` (``centred_arrays()`` for streams): a
+sum ``s`` of statistics centred under the null hypothesis and its variance (information) ``v``,
+in units where one observation carries variance about 1:
 
 ============== ================= ================================ ================
 kind           ``s``             ``v``                            effect
@@ -18,11 +20,20 @@ TwoMeans       ``z * sqrt(v)``   n_a + n_b                        mean_b - mean_
 CenteredSum    total             variance                         total / variance
 ============== ================= ================================ ================
 
-where ``z = difference / se`` is the A/B z statistic.
+where ``z = difference / se`` is the A/B z statistic. ``effect_interval(halfwidth)`` maps a
+half-width on ``s`` to an interval for the effect, and ``effect_scale()`` is the factor ``c`` with
+"mean effect of one observation" ``= c s / v`` (its variance ``c^2 / v``): the bridge to Johari et
+al.'s mixture over effects (:meth:`~interleave.stats.MixtureSPRT.johari`).
 
 For wins and losses the pair is exact: each decisive comparison adds +1 or -1, a variable bounded
 in [-1, 1] and so 1-sub-Gaussian (Hoeffding), which makes the mixture test valid at every sample
-size. For the A/B kinds ``se`` is estimated (Bernoulli variance ``p (1 - p) / n`` per arm, as
+size. Counts may be fractional: probabilistic credit gives an expected outcome ``e`` in [-1, 1]
+per impression, which adds ``max(e, 0)`` wins, ``max(-e, 0)`` losses and ``1 - |e|`` ties (as
+``interleave.credit`` aggregates). ``v = wins + losses`` then bounds the sum of squared outcomes
+from above, and the mixture stays valid because a fair interleaving makes the outcome symmetric
+under the null (de la Pena's self-normalised bound). Only the exact sign test needs whole counts.
+
+For the A/B kinds ``se`` is estimated (Bernoulli variance ``p (1 - p) / n`` per arm, as
 GrowthBook does; sample variance with ``ddof=1`` for means), so their validity is asymptotic
 (Waudby-Smith et al. 2023, asymptotic confidence sequences). Until both arms have a positive
 estimated variance the A/B statistic is 0: no evidence either way.
@@ -42,14 +53,18 @@ import numpy as np
 
 from interleave.errors import InvalidArgument
 from interleave.stats._core import (
-    _Result,
+    MAX_COUNT,
+    Result,
+    amount_increment,
     as_count_array,
     as_real_array,
+    check_total,
     count_increment,
     real_increment,
+    serialisable,
 )
 
-__all__ = ["ArmCounts", "CenteredSum", "TwoMeans", "TwoProportions", "WinLoss"]
+__all__ = ["ArmCounts", "CenteredSum", "TwoMeans", "TwoProportions", "WinLoss", "as_stream"]
 
 
 def _fast(cls: type, *values: Any) -> Any:
@@ -65,39 +80,74 @@ def _fast(cls: type, *values: Any) -> Any:
 def _check_fields(owner: str, **fields: Any) -> None:
     for name, value in fields.items():
         if isinstance(value, np.ndarray):
+            if not (
+                np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)
+            ):
+                msg = f"{owner}.{name} must hold numbers, got dtype {value.dtype}"
+                raise InvalidArgument(msg)
             if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
                 msg = f"{owner}.{name} must be finite, got NaN or infinity"
                 raise InvalidArgument(msg)
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            msg = f"{owner}.{name} must be a number, got {value!r} of type {type(value).__name__}"
+            msg = (
+                f"{owner}.{name} must be a number, got {value!r:.80} of type {type(value).__name__}"
+            )
             raise InvalidArgument(msg)
-        if not math.isfinite(value):
-            msg = f"{owner}.{name} must be finite, got {value!r}"
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:
+            finite = False
+        if not finite:
+            msg = f"{owner}.{name} must be finite, got {value!r:.40}"
             raise InvalidArgument(msg)
 
 
-def _check_non_negative(owner: str, **fields: Any) -> None:
-    for name, value in fields.items():
-        if np.any(np.asarray(value) < 0):
-            msg = f"{owner}.{name} must be >= 0, got {value!r}; counts cannot be negative"
-            raise InvalidArgument(msg)
-
-
-def _check_whole(owner: str, **fields: Any) -> None:
+def _check_counts(owner: str, *, whole: bool, **fields: Any) -> None:
+    """Counts: numbers in [0, MAX_COUNT], whole if ``whole``."""
+    _check_fields(owner, **fields)
     for name, value in fields.items():
         array = np.asarray(value)
-        if not np.issubdtype(array.dtype, np.integer):
-            msg = f"{owner}.{name} must be an integer count, got {value!r}"
+        if np.any(array < 0):
+            msg = f"{owner}.{name} must be >= 0, got {value!r:.80}; counts cannot be negative"
             raise InvalidArgument(msg)
+        if np.any(array > MAX_COUNT):
+            msg = f"{owner}.{name} must be <= 2**53 (MAX_COUNT), got {value!r:.40}"
+            raise InvalidArgument(msg)
+        if whole and not np.issubdtype(array.dtype, np.integer):
+            msg = f"{owner}.{name} must be an integer count, got {value!r:.80}"
+            raise InvalidArgument(msg)
+
+
+def _check_same_kind(left: Any, right: Any) -> None:
+    if type(right) is not type(left):
+        msg = (
+            f"{type(left).__name__}.merge needs another {type(left).__name__}, got "
+            f"{type(right).__name__}"
+        )
+        raise InvalidArgument(msg)
+
+
+def _merged(left: Any, right: Any) -> Any:
+    """The field-by-field sum of two objects of one kind, validated like a fresh object."""
+    _check_same_kind(left, right)
+    values = {name: getattr(left, name) + getattr(right, name) for name in type(left).__slots__}
+    return type(left)(**values)
 
 
 # ----------------------------------------------------------------------------------- WinLoss
 
 
+@serialisable("data")
 @dataclasses.dataclass(frozen=True, slots=True)
-class WinLoss(_Result):
+class WinLoss(Result):
     """Interleaving outcomes: comparisons the candidate won, lost, or tied.
+
+    The one win/loss currency: credit aggregates into it, every test of a win rate reads it.
+    Counts may be fractional (probabilistic credit: an expected outcome ``e`` in [-1, 1] adds
+    ``max(e, 0)`` wins, ``max(-e, 0)`` losses and ``1 - |e|`` ties); the sequential tests, the
+    bootstrap and the normal approximations read fractions, only the exact sign test needs whole
+    counts (and says so).
 
     Attributes
     ----------
@@ -108,6 +158,8 @@ class WinLoss(_Result):
     --------
     >>> WinLoss().update(wins=3, losses=1).update(ties=2)
     WinLoss(n_wins=3, n_losses=1, n_ties=2)
+    >>> WinLoss(2, 1) + WinLoss(0.5, 0.25, 0.25)
+    WinLoss(n_wins=2.5, n_losses=1.25, n_ties=0.25)
     """
 
     n_wins: Any = 0
@@ -115,9 +167,8 @@ class WinLoss(_Result):
     n_ties: Any = 0
 
     def __post_init__(self) -> None:
-        _check_whole("WinLoss", n_wins=self.n_wins, n_losses=self.n_losses, n_ties=self.n_ties)
-        _check_non_negative(
-            "WinLoss", n_wins=self.n_wins, n_losses=self.n_losses, n_ties=self.n_ties
+        _check_counts(
+            "WinLoss", whole=False, n_wins=self.n_wins, n_losses=self.n_losses, n_ties=self.n_ties
         )
 
     @property
@@ -125,18 +176,38 @@ class WinLoss(_Result):
         """All comparisons, ties included."""
         return self.n_wins + self.n_losses + self.n_ties
 
-    def update(self, wins: int = 0, losses: int = 0, ties: int = 0) -> WinLoss:
-        """The counts after ``wins`` more wins, ``losses`` more losses and ``ties`` more ties."""
-        return _fast(
-            WinLoss,
-            self.n_wins + count_increment("wins", wins),
-            self.n_losses + count_increment("losses", losses),
-            self.n_ties + count_increment("ties", ties),
+    @property
+    def is_whole(self) -> bool:
+        """Whether every count is a whole number (what the exact sign test needs)."""
+        return all(
+            bool(np.all(np.asarray(c) == np.floor(c)))
+            for c in (self.n_wins, self.n_losses, self.n_ties)
         )
+
+    def update(self, wins: float = 0, losses: float = 0, ties: float = 0) -> WinLoss:
+        """The counts after ``wins`` more wins, ``losses`` more losses and ``ties`` more ties.
+
+        Increments may be fractional (expected outcomes); each must lie in ``[0, 2**53]``.
+        """
+        n_wins = self.n_wins + amount_increment("wins", wins)
+        n_losses = self.n_losses + amount_increment("losses", losses)
+        n_ties = self.n_ties + amount_increment("ties", ties)
+        if n_wins + n_losses + n_ties > MAX_COUNT:
+            check_total("n", n_wins + n_losses + n_ties)
+        return _fast(WinLoss, n_wins, n_losses, n_ties)
+
+    def merge(self, other: WinLoss) -> WinLoss:
+        """The counts of both (e.g. two workers or two days): exact, order-free."""
+        return _merged(self, other)
+
+    __add__ = merge
 
     @classmethod
     def from_outcomes(cls, outcomes: Any) -> WinLoss:
         """Running totals of a stream of outcomes: +1 a win, -1 a loss, 0 a tie.
+
+        Fractional outcomes ``e`` in [-1, 1] (probabilistic credit) count as ``max(e, 0)`` wins,
+        ``max(-e, 0)`` losses and ``1 - |e|`` ties.
 
         Parameters
         ----------
@@ -147,39 +218,73 @@ class WinLoss(_Result):
         --------
         >>> WinLoss.from_outcomes([1, 1, -1, 0]).n_wins
         array([1, 2, 2, 2])
+        >>> WinLoss.from_outcomes([0.5, -0.25]).n_ties
+        array([0.5 , 1.25])
         """
         array = as_real_array("outcomes", outcomes)
-        if not np.all((array == 1) | (array == -1) | (array == 0)):
-            bad = array[(array != 1) & (array != -1) & (array != 0)][0].item()
-            msg = f"`outcomes` must hold +1 (win), -1 (loss) or 0 (tie), got {bad!r}"
+        if np.any(np.abs(array) > 1):
+            bad = array[np.abs(array) > 1][0].item()
+            msg = (
+                f"`outcomes` must lie in [-1, 1] (+1 a win, -1 a loss, 0 a tie, fractions for "
+                f"expected outcomes), got {bad!r}"
+            )
             raise InvalidArgument(msg)
-        wins = np.cumsum(array == 1, axis=-1, dtype=np.int64)
-        losses = np.cumsum(array == -1, axis=-1, dtype=np.int64)
-        steps = np.arange(1, array.shape[-1] + 1, dtype=np.int64)
-        return _fast(cls, wins, losses, steps - wins - losses)
+        if np.issubdtype(array.dtype, np.integer) or np.all(array == np.round(array)):
+            wins = np.cumsum(array == 1, axis=-1, dtype=np.int64)
+            losses = np.cumsum(array == -1, axis=-1, dtype=np.int64)
+            steps = np.arange(1, array.shape[-1] + 1, dtype=np.int64)
+            return _fast(cls, wins, losses, steps - wins - losses)
+        values = array.astype(np.float64)
+        wins_f = np.cumsum(np.maximum(values, 0.0), axis=-1)
+        losses_f = np.cumsum(np.maximum(-values, 0.0), axis=-1)
+        ties_f = np.cumsum(1.0 - np.abs(values), axis=-1)
+        return _fast(cls, wins_f, losses_f, ties_f)
 
-    # Projections used by the tests ------------------------------------------------------------
+    @classmethod
+    def totals(cls, outcomes: Any) -> WinLoss:
+        """One scalar ``WinLoss`` holding the totals of a 1-D array of outcomes.
 
-    def _successes(self, tie_policy: str) -> tuple[Any, Any]:
+        Examples
+        --------
+        >>> WinLoss.totals([1, 1, -1, 0])
+        WinLoss(n_wins=2, n_losses=1, n_ties=1)
+        """
+        array = as_real_array("outcomes", outcomes)
+        if array.ndim != 1:
+            msg = f"`outcomes` must be 1-D (one outcome per comparison), got shape {array.shape}"
+            raise InvalidArgument(msg)
+        running = cls.from_outcomes(array)
+        return cls(*(getattr(running, f)[-1].item() for f in cls.__slots__))
+
+    # The normal-mixture projection ------------------------------------------------------------
+
+    def successes(self, tie_policy: str = "drop") -> tuple[Any, Any]:
         """(successes, trials) of the win-rate binomial under the tie policy (float if split)."""
         if tie_policy == "drop":
             return self.n_wins, self.n_wins + self.n_losses
         return self.n_wins + 0.5 * self.n_ties, self.n_wins + self.n_losses + self.n_ties
 
-    def _centred(self, tie_policy: str) -> tuple[float, float]:
+    def centred(self, tie_policy: str = "drop") -> tuple[float, float]:
+        """``(s, v) = (wins - losses, wins + losses [+ ties if split])`` as floats."""
         v = self.n_wins + self.n_losses
         if tie_policy == "split":
             v += self.n_ties
         return float(self.n_wins - self.n_losses), float(v)
 
-    def _centred_array(self, tie_policy: str) -> tuple[np.ndarray, np.ndarray]:
+    def centred_arrays(self, tie_policy: str = "drop") -> tuple[np.ndarray, np.ndarray]:
+        """``(s, v)`` per look, as float arrays."""
         v = self.n_wins + self.n_losses
         if tie_policy == "split":
             v = v + self.n_ties
         return np.asarray(self.n_wins - self.n_losses, dtype=float), np.asarray(v, dtype=float)
 
-    def _interval(self, halfwidth: float, tie_policy: str) -> tuple[float, float]:
-        s, v = self._centred(tie_policy)
+    def effect_scale(self, tie_policy: str = "drop") -> Any:
+        """``c = 1``: one comparison scores +1 / -1, its mean is ``Delta = 2 p - 1``."""
+        return np.ones_like(np.asarray(self.n_wins, dtype=float))[()]
+
+    def effect_interval(self, halfwidth: float, tie_policy: str = "drop") -> tuple[float, float]:
+        """The win-rate (win share if split) interval for a half-width on ``s``."""
+        s, v = self.centred(tie_policy)
         if v == 0:
             return 0.0, 1.0
         return max(0.0, 0.5 + (s - halfwidth) / (2 * v)), min(1.0, 0.5 + (s + halfwidth) / (2 * v))
@@ -188,25 +293,27 @@ class WinLoss(_Result):
 # ----------------------------------------------------------------------------- A/B: shared
 
 
-class _DifferenceOfMeans(_Result):
+class _DifferenceOfMeans(Result):
     """What the A/B kinds share: the normal-mixture inputs of a difference ``b - a``.
 
-    A kind provides ``_scalar_moments()`` (difference and its variance, now) and ``_moments()``
-    (the same per look, as arrays); the mixture reads the standardised difference scaled by
-    ``sqrt(n)``, so ``v = n``.
+    A kind provides ``moments()`` (difference and its variance, now) and ``moments_arrays()``
+    (the same per look); the mixture reads the standardised difference scaled by ``sqrt(n)``,
+    so ``v = n``.
     """
 
     __slots__ = ()
 
-    def _centred(self, tie_policy: str = "drop") -> tuple[float, float]:
-        difference, variance = self._scalar_moments()
+    def centred(self, tie_policy: str = "drop") -> tuple[float, float]:
+        """``(s, v) = (z sqrt(n), n)``; ``s = 0`` until both arms have a positive variance."""
+        difference, variance = self.moments()
         n = float(self.n)
         if variance > 0:
             return difference * math.sqrt(n / variance), n
         return 0.0, n
 
-    def _centred_array(self, tie_policy: str = "drop") -> tuple[np.ndarray, np.ndarray]:
-        difference, variance = self._moments()
+    def centred_arrays(self, tie_policy: str = "drop") -> tuple[np.ndarray, np.ndarray]:
+        """``(s, v)`` per look, as float arrays."""
+        difference, variance = self.moments_arrays()
         n = np.asarray(self.n, dtype=float)
         variance = np.asarray(variance, dtype=float)
         positive = variance > 0
@@ -214,8 +321,17 @@ class _DifferenceOfMeans(_Result):
         s = np.where(positive, difference / np.sqrt(safe) * np.sqrt(n), 0.0)
         return s, n
 
-    def _interval(self, halfwidth: float, tie_policy: str = "drop") -> tuple[float, float]:
-        difference, variance = self._scalar_moments()
+    def effect_scale(self, tie_policy: str = "drop") -> Any:
+        """``c = se sqrt(n)``: the difference is ``c s / v`` (``c = 0`` without a variance)."""
+        if isinstance(self.n, np.ndarray):
+            _, variance = self.moments_arrays()
+            return np.sqrt(np.asarray(variance, dtype=float) * np.asarray(self.n, dtype=float))
+        _, variance = self.moments()
+        return math.sqrt(variance * float(self.n))
+
+    def effect_interval(self, halfwidth: float, tie_policy: str = "drop") -> tuple[float, float]:
+        """The interval for ``b - a`` for a half-width on ``s`` (unbounded without a variance)."""
+        difference, variance = self.moments()
         n = float(self.n)
         if not variance > 0 or n == 0:
             return -math.inf, math.inf
@@ -226,6 +342,7 @@ class _DifferenceOfMeans(_Result):
 # ---------------------------------------------------------------------------- TwoProportions
 
 
+@serialisable("data")
 @dataclasses.dataclass(frozen=True, slots=True)
 class TwoProportions(_DifferenceOfMeans):
     """A/B conversions: successes and trials per arm (``a`` production, ``b`` candidate).
@@ -243,8 +360,7 @@ class TwoProportions(_DifferenceOfMeans):
 
     def __post_init__(self) -> None:
         fields = {f: getattr(self, f) for f in self.__slots__}
-        _check_whole("TwoProportions", **fields)
-        _check_non_negative("TwoProportions", **fields)
+        _check_counts("TwoProportions", whole=True, **fields)
         for arm in "ab":
             if np.any(
                 np.asarray(fields[f"n_successes_{arm}"]) > np.asarray(fields[f"n_trials_{arm}"])
@@ -274,6 +390,9 @@ class TwoProportions(_DifferenceOfMeans):
                 f"trials_a={t_a}, successes_b={s_b}, trials_b={t_b}"
             )
             raise InvalidArgument(msg)
+        trials_total = self.n_trials_a + t_a + self.n_trials_b + t_b
+        if trials_total > MAX_COUNT:
+            check_total("n", trials_total)
         return _fast(
             TwoProportions,
             self.n_successes_a + s_a,
@@ -281,6 +400,12 @@ class TwoProportions(_DifferenceOfMeans):
             self.n_successes_b + s_b,
             self.n_trials_b + t_b,
         )
+
+    def merge(self, other: TwoProportions) -> TwoProportions:
+        """The counts of both (e.g. two workers or two days): exact, order-free."""
+        return _merged(self, other)
+
+    __add__ = merge
 
     @classmethod
     def from_observations(cls, arm: Any, success: Any) -> TwoProportions:
@@ -305,7 +430,8 @@ class TwoProportions(_DifferenceOfMeans):
         successes_b = np.cumsum(arm_array & success_array, axis=-1, dtype=np.int64)
         return _fast(cls, successes - successes_b, trials_a, successes_b, trials_b)
 
-    def _moments(self) -> tuple[Any, Any]:
+    def moments_arrays(self) -> tuple[Any, Any]:
+        """Per look: ``p_b - p_a`` and its variance (0 until both arms have trials)."""
         # Bernoulli variance p (1 - p) / n per arm, with ddof=0 (as GrowthBook).
         with np.errstate(divide="ignore", invalid="ignore"):
             p_a = np.divide(self.n_successes_a, self.n_trials_a)
@@ -314,7 +440,8 @@ class TwoProportions(_DifferenceOfMeans):
         both = (np.asarray(self.n_trials_a) > 0) & (np.asarray(self.n_trials_b) > 0)
         return np.where(both, p_b - p_a, 0.0), np.where(both, var, 0.0)
 
-    def _scalar_moments(self) -> tuple[float, float]:
+    def moments(self) -> tuple[float, float]:
+        """``p_b - p_a`` and its (unpooled) variance; ``(0, 0)`` until both arms have trials."""
         n_a, n_b = self.n_trials_a, self.n_trials_b
         if n_a == 0 or n_b == 0:
             return 0.0, 0.0
@@ -337,6 +464,14 @@ def _binary(name: str, values: Any) -> np.ndarray:
 # --------------------------------------------------------------------------------- TwoMeans
 
 
+def _finite_sum(name: str, total: float) -> float:
+    if not math.isfinite(total):
+        msg = f"the running total `{name}` overflows a float (got {total!r}); rescale the metric"
+        raise InvalidArgument(msg)
+    return total
+
+
+@serialisable("data")
 @dataclasses.dataclass(frozen=True, slots=True)
 class TwoMeans(_DifferenceOfMeans):
     """A/B metric with a mean: per arm the count, the sum and the sum of squares.
@@ -357,14 +492,11 @@ class TwoMeans(_DifferenceOfMeans):
     def __post_init__(self) -> None:
         fields = {f: getattr(self, f) for f in self.__slots__}
         _check_fields("TwoMeans", **fields)
-        _check_whole("TwoMeans", n_a=self.n_a, n_b=self.n_b)
-        _check_non_negative(
-            "TwoMeans",
-            n_a=self.n_a,
-            n_b=self.n_b,
-            sum_squares_a=self.sum_squares_a,
-            sum_squares_b=self.sum_squares_b,
-        )
+        _check_counts("TwoMeans", whole=True, n_a=self.n_a, n_b=self.n_b)
+        for name in ("sum_squares_a", "sum_squares_b"):
+            if np.any(np.asarray(fields[name]) < 0):
+                msg = f"TwoMeans.{name} must be >= 0, got {fields[name]!r:.80}"
+                raise InvalidArgument(msg)
 
     @property
     def n(self) -> Any:
@@ -381,15 +513,27 @@ class TwoMeans(_DifferenceOfMeans):
         sum_squares_b: float = 0.0,
     ) -> TwoMeans:
         """The totals after adding ``n_a`` observations summing to ``sum_a`` (and so on)."""
-        return _fast(
-            TwoMeans,
-            self.n_a + count_increment("n_a", n_a),
+        count_a = self.n_a + count_increment("n_a", n_a)
+        count_b = self.n_b + count_increment("n_b", n_b)
+        if count_a + count_b > MAX_COUNT:
+            check_total("n", count_a + count_b)
+        sums = (
             self.sum_a + real_increment("sum_a", sum_a),
             self.sum_squares_a + real_increment("sum_squares_a", sum_squares_a, non_negative=True),
-            self.n_b + count_increment("n_b", n_b),
             self.sum_b + real_increment("sum_b", sum_b),
             self.sum_squares_b + real_increment("sum_squares_b", sum_squares_b, non_negative=True),
         )
+        if not all(map(math.isfinite, sums)):
+            names = ("sum_a", "sum_squares_a", "sum_b", "sum_squares_b")
+            for name, total in zip(names, sums, strict=True):
+                _finite_sum(name, total)
+        return _fast(TwoMeans, count_a, sums[0], sums[1], count_b, sums[2], sums[3])
+
+    def merge(self, other: TwoMeans) -> TwoMeans:
+        """The totals of both (e.g. two workers or two days): exact up to float addition."""
+        return _merged(self, other)
+
+    __add__ = merge
 
     @classmethod
     def from_observations(cls, arm: Any, value: Any) -> TwoMeans:
@@ -412,17 +556,20 @@ class TwoMeans(_DifferenceOfMeans):
         n_a = np.arange(1, arm_array.shape[-1] + 1, dtype=np.int64) - n_b
         in_b = np.where(arm_array, values, 0.0)
         in_a = values - in_b
-        return _fast(
-            cls,
-            n_a,
-            np.cumsum(in_a, axis=-1),
-            np.cumsum(in_a * in_a, axis=-1),
-            n_b,
-            np.cumsum(in_b, axis=-1),
-            np.cumsum(in_b * in_b, axis=-1),
-        )
+        with np.errstate(over="ignore"):
+            fields = (
+                np.cumsum(in_a, axis=-1),
+                np.cumsum(in_a * in_a, axis=-1),
+                np.cumsum(in_b, axis=-1),
+                np.cumsum(in_b * in_b, axis=-1),
+            )
+        if not all(np.all(np.isfinite(f)) for f in fields):
+            msg = "`value` is too large: its running sums of squares overflow a float; rescale it"
+            raise InvalidArgument(msg)
+        return _fast(cls, n_a, fields[0], fields[1], n_b, fields[2], fields[3])
 
-    def _moments(self) -> tuple[Any, Any]:
+    def moments_arrays(self) -> tuple[Any, Any]:
+        """Per look: ``mean_b - mean_a`` and its variance (0 until each arm has two values)."""
         # Sample variance with ddof=1 per arm; needs two observations in each arm.
         n_a = np.asarray(self.n_a, dtype=float)
         n_b = np.asarray(self.n_b, dtype=float)
@@ -431,33 +578,41 @@ class TwoMeans(_DifferenceOfMeans):
         safe_b = np.where(ok, n_b, 2.0)
         mean_a = self.sum_a / safe_a
         mean_b = self.sum_b / safe_b
-        var_a = np.maximum(self.sum_squares_a - safe_a * mean_a**2, 0.0) / (safe_a - 1)
-        var_b = np.maximum(self.sum_squares_b - safe_b * mean_b**2, 0.0) / (safe_b - 1)
-        return np.where(ok, mean_b - mean_a, 0.0), np.where(
-            ok, var_a / safe_a + var_b / safe_b, 0.0
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            var_a = np.maximum(self.sum_squares_a - safe_a * mean_a**2, 0.0) / (safe_a - 1)
+            var_b = np.maximum(self.sum_squares_b - safe_b * mean_b**2, 0.0) / (safe_b - 1)
+            variance = var_a / safe_a + var_b / safe_b
+        variance = np.where(np.isfinite(variance), variance, 0.0)
+        return np.where(ok, mean_b - mean_a, 0.0), np.where(ok, variance, 0.0)
 
-    def _scalar_moments(self) -> tuple[float, float]:
+    def moments(self) -> tuple[float, float]:
+        """``mean_b - mean_a`` and its variance; ``(0, 0)`` until each arm has two values."""
         n_a, n_b = self.n_a, self.n_b
         if n_a < 2 or n_b < 2:
             return 0.0, 0.0
         mean_a = self.sum_a / n_a
         mean_b = self.sum_b / n_b
-        var_a = max(self.sum_squares_a - n_a * mean_a * mean_a, 0.0) / (n_a - 1)
-        var_b = max(self.sum_squares_b - n_b * mean_b * mean_b, 0.0) / (n_b - 1)
-        return mean_b - mean_a, var_a / n_a + var_b / n_b
+        try:
+            var_a = max(self.sum_squares_a - n_a * mean_a * mean_a, 0.0) / (n_a - 1)
+            var_b = max(self.sum_squares_b - n_b * mean_b * mean_b, 0.0) / (n_b - 1)
+        except OverflowError:  # pragma: no cover - floats give inf, not OverflowError
+            return mean_b - mean_a, 0.0
+        variance = var_a / n_a + var_b / n_b
+        return mean_b - mean_a, variance if math.isfinite(variance) else 0.0
 
 
 # ------------------------------------------------------------------------------ CenteredSum
 
 
+@serialisable("data")
 @dataclasses.dataclass(frozen=True, slots=True)
-class CenteredSum(_Result):
+class CenteredSum(Result):
     """Any statistic centred under the null hypothesis: its running total and variance.
 
     The generic input of the normal-mixture core: feed increments whose mean is 0 under the null
     and whose variances add up to ``variance`` (e.g. per-query credit minus its null mean). The
-    effect is the drift per unit of variance, ``total / variance``.
+    effect reported by intervals is the drift per unit of variance, ``total / variance``; the
+    mean effect of one observation is ``total / n``.
 
     Examples
     --------
@@ -470,18 +625,31 @@ class CenteredSum(_Result):
     variance: Any = 0.0
 
     def __post_init__(self) -> None:
-        _check_fields("CenteredSum", n=self.n, total=self.total, variance=self.variance)
-        _check_whole("CenteredSum", n=self.n)
-        _check_non_negative("CenteredSum", n=self.n, variance=self.variance)
+        _check_fields("CenteredSum", total=self.total, variance=self.variance)
+        _check_counts("CenteredSum", whole=True, n=self.n)
+        if np.any(np.asarray(self.variance) < 0):
+            msg = f"CenteredSum.variance must be >= 0, got {self.variance!r:.80}"
+            raise InvalidArgument(msg)
 
     def update(self, total: float = 0.0, variance: float = 0.0, n: int = 1) -> CenteredSum:
         """The running sums after ``n`` more observations adding ``total`` and ``variance``."""
+        new_total = self.total + real_increment("total", total)
+        new_variance = self.variance + real_increment("variance", variance, non_negative=True)
+        if not (math.isfinite(new_total) and math.isfinite(new_variance)):
+            _finite_sum("total", new_total)
+            _finite_sum("variance", new_variance)
         return _fast(
             CenteredSum,
-            self.n + count_increment("n", n),
-            self.total + real_increment("total", total),
-            self.variance + real_increment("variance", variance, non_negative=True),
+            check_total("n", self.n + count_increment("n", n)),
+            new_total,
+            new_variance,
         )
+
+    def merge(self, other: CenteredSum) -> CenteredSum:
+        """The sums of both (e.g. two workers or two days): exact up to float addition."""
+        return _merged(self, other)
+
+    __add__ = merge
 
     @classmethod
     def from_increments(cls, total: Any, variance: Any) -> CenteredSum:
@@ -497,17 +665,39 @@ class CenteredSum(_Result):
         if np.any(variances < 0):
             msg = f"`variance` must be >= 0, got a minimum of {variances.min().item()!r}"
             raise InvalidArgument(msg)
-        totals, variances = np.broadcast_arrays(totals, variances)
+        try:
+            totals, variances = np.broadcast_arrays(totals, variances)
+        except ValueError:
+            msg = (
+                f"`total` and `variance` must broadcast to one shape, got {totals.shape} and "
+                f"{variances.shape}"
+            )
+            raise InvalidArgument(msg) from None
         n = np.broadcast_to(np.arange(1, totals.shape[-1] + 1, dtype=np.int64), totals.shape)
-        return _fast(cls, n, np.cumsum(totals, axis=-1), np.cumsum(variances, axis=-1))
+        with np.errstate(over="ignore"):
+            running = np.cumsum(totals, axis=-1), np.cumsum(variances, axis=-1)
+        if not (np.all(np.isfinite(running[0])) and np.all(np.isfinite(running[1]))):
+            msg = "`total` or `variance` is too large: its running sum overflows a float"
+            raise InvalidArgument(msg)
+        return _fast(cls, n, running[0], running[1])
 
-    def _centred(self, tie_policy: str = "drop") -> tuple[float, float]:
+    def centred(self, tie_policy: str = "drop") -> tuple[float, float]:
+        """``(s, v) = (total, variance)`` as floats."""
         return float(self.total), float(self.variance)
 
-    def _centred_array(self, tie_policy: str = "drop") -> tuple[np.ndarray, np.ndarray]:
+    def centred_arrays(self, tie_policy: str = "drop") -> tuple[np.ndarray, np.ndarray]:
+        """``(s, v)`` per look, as float arrays."""
         return np.asarray(self.total, dtype=float), np.asarray(self.variance, dtype=float)
 
-    def _interval(self, halfwidth: float, tie_policy: str = "drop") -> tuple[float, float]:
+    def effect_scale(self, tie_policy: str = "drop") -> Any:
+        """``c = variance / n``: the mean per observation ``total / n`` is ``c s / v``."""
+        if isinstance(self.n, np.ndarray):
+            n = np.asarray(self.n, dtype=float)
+            return np.divide(self.variance, n, out=np.zeros(n.shape), where=n > 0)
+        return float(self.variance) / self.n if self.n else 0.0
+
+    def effect_interval(self, halfwidth: float, tie_policy: str = "drop") -> tuple[float, float]:
+        """The interval for ``total / variance`` for a half-width on ``s``."""
         if self.variance == 0:
             return -math.inf, math.inf
         return (self.total - halfwidth) / self.variance, (self.total + halfwidth) / self.variance
@@ -516,14 +706,16 @@ class CenteredSum(_Result):
 # -------------------------------------------------------------------------------- ArmCounts
 
 
+@serialisable("data")
 @dataclasses.dataclass(frozen=True, slots=True)
-class ArmCounts(_Result):
+class ArmCounts(Result):
     """Users assigned to each arm, for sample-ratio checks.
 
     Attributes
     ----------
     n_assigned
-        A tuple of counts, one per arm (or an array ``(..., n_steps, n_arms)`` of running totals).
+        A tuple of counts, one per arm (or an array ``(..., n_steps, n_arms)`` of running totals,
+        as :meth:`from_increments` builds).
 
     Examples
     --------
@@ -534,15 +726,27 @@ class ArmCounts(_Result):
     n_assigned: Any = (0, 0)
 
     def __post_init__(self) -> None:
-        if isinstance(self.n_assigned, np.ndarray):
+        value = self.n_assigned
+        if isinstance(value, np.ndarray) and value.ndim >= 2:
+            array = as_count_array("n_assigned", value)
+            if array.shape[-1] < 2:
+                msg = f"ArmCounts needs at least two arms, got shape {array.shape}"
+                raise InvalidArgument(msg)
+            object.__setattr__(self, "n_assigned", array)
             return
-        counts = tuple(self.n_assigned)
-        if len(counts) < 2:
-            msg = f"ArmCounts needs at least two arms, got n_assigned={self.n_assigned!r}"
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+            msg = (
+                f"ArmCounts.n_assigned must be a sequence of per-arm counts such as (500, 500), "
+                f"got {value!r:.80}"
+            )
             raise InvalidArgument(msg)
-        for i, count in enumerate(counts):
-            count_increment(f"n_assigned[{i}]", count)
-        object.__setattr__(self, "n_assigned", tuple(int(c) for c in counts))
+        counts = tuple(value)
+        if len(counts) < 2:
+            msg = f"ArmCounts needs at least two arms, got n_assigned={value!r:.80}"
+            raise InvalidArgument(msg)
+        checked = tuple(count_increment(f"n_assigned[{i}]", c) for i, c in enumerate(counts))
+        check_total("n", sum(checked))
+        object.__setattr__(self, "n_assigned", checked)
 
     @property
     def n(self) -> Any:
@@ -554,25 +758,44 @@ class ArmCounts(_Result):
     def update(self, counts: Any) -> ArmCounts:
         """The counts after ``counts[i]`` more users in arm ``i``."""
         totals = self.n_assigned
-        if len(counts) == 2 == len(totals):  # the common A/B case, without the generic loop
-            first, second = counts
-            return _fast(
-                ArmCounts,
-                (
-                    totals[0] + count_increment("counts[0]", first),
-                    totals[1] + count_increment("counts[1]", second),
-                ),
+        if isinstance(counts, (str, bytes)) or not hasattr(counts, "__len__"):
+            msg = (
+                f"`counts` must be a sequence with one count per arm ({len(totals)}), such as "
+                f"(5, 3); got {counts!r:.80}"
             )
-        if len(counts) != len(self.n_assigned):
-            msg = f"`counts` must have one entry per arm ({len(self.n_assigned)}), got {counts!r}"
             raise InvalidArgument(msg)
-        return _fast(
-            ArmCounts,
-            tuple(
+        if len(counts) != len(totals):
+            msg = f"`counts` must have one entry per arm ({len(totals)}), got {counts!r:.80}"
+            raise InvalidArgument(msg)
+        if len(totals) == 2:  # the common A/B case, without the generic loop
+            first, second = counts
+            new: tuple[int, ...] = (
+                totals[0] + count_increment("counts[0]", first),
+                totals[1] + count_increment("counts[1]", second),
+            )
+        else:
+            new = tuple(
                 total + count_increment(f"counts[{i}]", c)
-                for i, (total, c) in enumerate(zip(self.n_assigned, counts, strict=True))
-            ),
-        )
+                for i, (total, c) in enumerate(zip(totals, counts, strict=True))
+            )
+        if sum(new) > MAX_COUNT:
+            check_total("n", sum(new))
+        return _fast(ArmCounts, new)
+
+    def merge(self, other: ArmCounts) -> ArmCounts:
+        """The counts of both (e.g. two workers or two days): exact, order-free."""
+        _check_same_kind(self, other)
+        if isinstance(self.n_assigned, np.ndarray) or isinstance(other.n_assigned, np.ndarray):
+            return ArmCounts(np.asarray(self.n_assigned) + np.asarray(other.n_assigned))
+        if len(other.n_assigned) != len(self.n_assigned):
+            msg = (
+                f"cannot merge ArmCounts of {len(self.n_assigned)} and {len(other.n_assigned)} arms"
+            )
+            raise InvalidArgument(msg)
+        pairs = zip(self.n_assigned, other.n_assigned, strict=True)
+        return ArmCounts(tuple(a + b for a, b in pairs))
+
+    __add__ = merge
 
     @classmethod
     def from_increments(cls, counts: Any) -> ArmCounts:
@@ -590,4 +813,33 @@ class ArmCounts(_Result):
                 f"{array.shape}"
             )
             raise InvalidArgument(msg)
-        return _fast(cls, np.cumsum(array, axis=-2))
+        running = np.cumsum(array, axis=-2)
+        if np.any(running.sum(axis=-1) > MAX_COUNT):
+            msg = "`counts` add up to more than 2**53 (MAX_COUNT) users"
+            raise InvalidArgument(msg)
+        return _fast(cls, running)
+
+
+# ------------------------------------------------------------------------------- streams
+
+
+def as_stream(stream: Any, kinds: tuple[type, ...], test: str) -> Any:
+    """The stream as a data object with array fields; a plain array means win/loss outcomes."""
+    if isinstance(stream, kinds):
+        first = getattr(stream, type(stream).__slots__[0])
+        if not isinstance(first, np.ndarray):
+            msg = (
+                f"{test}.evaluate needs running totals per look (array fields), got {stream!r}; "
+                f"build them with {type(stream).__name__}.from_* "
+                "or use start().update(...) for one look"
+            )
+            raise InvalidArgument(msg)
+        return stream
+    if WinLoss in kinds and not dataclasses.is_dataclass(stream):
+        return WinLoss.from_outcomes(stream)
+    names = ", ".join(k.__name__ for k in kinds)
+    msg = (
+        f"{test}.evaluate reads one of {{{names}}} (or an array of +1/-1/0 outcomes), got "
+        f"{type(stream).__name__}"
+    )
+    raise InvalidArgument(msg)

@@ -51,10 +51,26 @@ def test_negative_counts_are_refused(field):
         MixtureSPRT().start().update(**{field: -1})
 
 
-@pytest.mark.parametrize("value", [1.5, math.nan, True, "3"])
-def test_counts_must_be_whole_numbers(value):
-    with pytest.raises(InvalidArgument, match="`wins` must be a non-negative integer count"):
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        (math.nan, "`wins` must be finite"),
+        (math.inf, "`wins` must be finite"),
+        (True, "`wins` must be a non-negative count"),
+        ("3", "`wins` must be a non-negative count"),
+        (2**53 + 1, r"`wins` must be <= 2\*\*53"),
+    ],
+)
+def test_win_loss_counts_must_be_finite_non_negative_numbers(value, match):
+    with pytest.raises(InvalidArgument, match=match):
         SPRT().start().update(wins=value)
+
+
+def test_fractional_wins_are_accepted_but_other_counts_must_be_whole():
+    # Probabilistic credit gives expected outcomes: fractional win/loss counts are data.
+    assert SPRT().start().update(wins=1.5, losses=0.25).n == 1.75
+    with pytest.raises(InvalidArgument, match="`trials_a` must be a non-negative integer count"):
+        MixtureSPRT().start(TwoProportions()).update(trials_a=1.5)
 
 
 def test_sums_must_be_finite_and_sums_of_squares_non_negative():
@@ -81,7 +97,7 @@ def test_empty_streams_are_refused(stream):
 def test_nan_and_foreign_values_in_streams_are_refused():
     with pytest.raises(InvalidArgument, match="`outcomes` must be finite"):
         SPRT().evaluate([1.0, math.nan])
-    with pytest.raises(InvalidArgument, match=r"\+1 \(win\), -1 \(loss\) or 0 \(tie\), got 2"):
+    with pytest.raises(InvalidArgument, match=r"`outcomes` must lie in \[-1, 1\].* got 2"):
         SPRT().evaluate([1, 2])
     with pytest.raises(InvalidArgument, match="`value` must be finite"):
         TwoMeans.from_observations([0, 1], [1.0, math.inf])

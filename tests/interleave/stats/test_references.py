@@ -10,10 +10,12 @@ from scipy.stats import norm
 
 from interleave.stats import (
     SPRT,
+    CenteredSum,
     Decision,
     GroupSequential,
     MixtureSPRT,
     SequentialSRM,
+    TwoMeans,
     TwoProportions,
     sign_test,
     srm_test,
@@ -118,12 +120,60 @@ def test_growthbook_fixed_horizon_values_are_welch_t_not_the_normal():
     assert z.pvalue == pytest.approx(0.0210581, abs=1e-7)
 
 
-def test_johari_msprt_is_the_same_core_with_rho_sigma2_over_tau2():
-    # REFERENCES §4: Johari et al.'s mSPRT is the normal mixture with rho = sigma^2 / tau^2.
-    test = MixtureSPRT.johari(tau=0.2, sigma=1.0)
-    assert test.rho == pytest.approx(25.0, rel=1e-12)
-    state = test.start().update(wins=60, losses=40)
+def _johari_log_lr(n: int, mean: float, variance: float, tau: float) -> float:
+    """Johari, Pekelis & Walsh's normal-mixture likelihood ratio, written from the paper: n
+    observations of mean ``mean`` and variance V, effect mixed over N(0, tau^2), same units:
+    Lambda = sqrt(V / (V + n tau^2)) exp(n^2 tau^2 mean^2 / (2 V (V + n tau^2)))."""
+    v, t2 = variance, tau * tau
+    return 0.5 * math.log(v / (v + n * t2)) + n * n * t2 * mean * mean / (2 * v * (v + n * t2))
+
+
+def test_johari_msprt_on_comparisons_is_the_core_with_rho_one_over_tau2():
+    # REFERENCES §4: Johari et al.'s mSPRT is the normal mixture with rho = V^2 / tau^2; a
+    # comparison scores +1/-1, V = 1, so rho = 1 / tau^2 = 25 at tau = 0.2.
+    state = MixtureSPRT.johari(tau=0.2).start().update(wins=60, losses=40)
     assert state.statistic == pytest.approx(normal_mixture_log_e(20.0, 100.0, 25.0), rel=1e-12)
+    assert state.statistic == pytest.approx(_johari_log_lr(100, 0.2, 1.0, 0.2), rel=1e-12)
+
+
+def test_johari_msprt_matches_the_closed_form_for_pair_differences_of_variance_two():
+    # The review's case: a CenteredSum of pair differences with V = 2 and tau = 0.1. The old
+    # rho = sigma^2 / tau^2 (right only at V = 1) gave 0.5 log(200 / (2n + 200)) + ..., which
+    # differs; the closed form needs rho = V^2 / tau^2 = 400.
+    rng = np.random.default_rng(5)
+    differences = rng.normal(0.3, math.sqrt(2.0), size=400)
+    test = MixtureSPRT.johari(tau=0.1)
+    state = test.start(CenteredSum())
+    for n, d in enumerate(differences, start=1):
+        state = state.update(total=float(d), variance=2.0)
+        mean = float(differences[:n].mean())
+        assert state.statistic == pytest.approx(_johari_log_lr(n, mean, 2.0, 0.1), rel=1e-9)
+    old = normal_mixture_log_e(differences.sum(), 800.0, 2.0 / 0.1**2)
+    assert abs(old - state.statistic) > 0.1
+    stream = test.evaluate(CenteredSum.from_increments(differences, np.full(400, 2.0)))
+    assert stream.statistic[-1] == pytest.approx(state.statistic, rel=1e-12)
+
+
+def test_johari_msprt_matches_the_closed_form_through_two_means():
+    # Two-stream mSPRT (Johari et al. §4): n pairs, the effect is mean_b - mean_a, the variance
+    # of one pair difference V = sigma_a^2 + sigma_b^2 (here the sample variances, as plugged in
+    # by the paper and by TwoMeans), tau in the metric's units.
+    rng = np.random.default_rng(9)
+    a = rng.normal(10.0, 1.0, size=300)
+    b = rng.normal(10.2, 1.5, size=300)
+    test = MixtureSPRT.johari(tau=0.25)
+    state = test.start(TwoMeans())
+    for n in range(1, 301):
+        x, y = float(a[n - 1]), float(b[n - 1])
+        state = state.update(
+            n_a=1, sum_a=x, sum_squares_a=x * x, n_b=1, sum_b=y, sum_squares_b=y * y
+        )
+        if n < 2:
+            assert state.statistic == 0.0  # no variance yet: no evidence
+            continue
+        variance = float(a[:n].var(ddof=1) + b[:n].var(ddof=1))
+        mean = float(b[:n].mean() - a[:n].mean())
+        assert state.statistic == pytest.approx(_johari_log_lr(n, mean, variance, 0.25), rel=1e-7)
 
 
 # -------------------------------------------------------------------------- group sequential

@@ -221,7 +221,7 @@ def test_sprt_and_srm_have_no_interval_and_say_what_to_use_instead():
 def test_states_render_as_a_line_and_convert_to_a_dict():
     state = MixtureSPRT().start().update(wins=3, losses=1)
     assert "pvalue=" in str(state)
-    assert state.to_dict()["data"] == {"n_wins": 3, "n_losses": 1, "n_ties": 0}
+    assert state.to_dict()["data"] == {"kind": "WinLoss", "n_wins": 3, "n_losses": 1, "n_ties": 0}
 
 
 def test_a_start_with_data_counts_as_one_look():
