@@ -36,6 +36,7 @@ __all__ = [
     "MAX_BUCKETS",
     "MAX_INT_DIGITS",
     "as_generator",
+    "check_request_key",
     "digest_uniforms",
     "key_digest",
     "md5_bucket",
@@ -173,6 +174,42 @@ def key_digest(seed: int | None, *key: Any) -> bytes:
 def _encode_seed(seed: int) -> bytes:
     # An experiment has one seed and serves millions of requests: encode it once.
     return _encode_part(seed)
+
+
+def check_request_key(key: Any, name: str = "key") -> str | int | tuple:
+    """A request key as a record stores it: str, int, or a non-empty tuple of str and int.
+
+    numpy ints and IntEnums become plain ints (so the record is JSON-able); bools, floats,
+    bytes, lists and nested tuples are refused by name. Used on the per-request path and by
+    :meth:`interleave.ranking.Interleaving.from_dict`.
+    """
+    if type(key) is str or type(key) is int:
+        return key
+    if isinstance(key, str):
+        return str.__str__(key)
+    if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+        return int(key)
+    if type(key) is tuple and key:
+        parts = []
+        for index, part in enumerate(key):
+            if type(part) is str or type(part) is int:
+                parts.append(part)
+            elif isinstance(part, str):
+                parts.append(str.__str__(part))
+            elif isinstance(part, (int, np.integer)) and not isinstance(part, (bool, np.bool_)):
+                parts.append(int(part))
+            else:
+                msg = (
+                    f"`{name}[{index}]` must be a str or int, got {short_repr(part)} of type "
+                    f"{type(part).__name__}; a tuple key holds ids such as (user_id, request_id)"
+                )
+                raise InvalidArgument(msg)
+        return tuple(parts)
+    msg = (
+        f"`{name}` must be a str or int request key or a non-empty tuple of them such as "
+        f"(user_id, request_id), got {short_repr(key)} of type {type(key).__name__}"
+    )
+    raise InvalidArgument(msg)
 
 
 def digest_uniforms(digest: bytes, n: int) -> list[float]:

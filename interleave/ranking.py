@@ -12,18 +12,43 @@ credited later, in another process, without the full candidate lists.
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from interleave.errors import InvalidArgument
+from interleave._checks import short_repr
+from interleave.errors import DataWarning, InvalidArgument
+from interleave.keys import check_request_key
 
-__all__ = ["ABSENT", "Interleaving", "validate_rankings"]
+__all__ = [
+    "ABSENT",
+    "CREDITED_BY_RANKS",
+    "MAX_RANKING_LENGTH",
+    "SCHEMA_VERSION",
+    "Interleaving",
+    "validate_rankings",
+]
 
 #: Rank recorded for an item that a ranker did not rank at all.
 ABSENT = -1
+
+#: Version of the dict :meth:`Interleaving.to_dict` writes. 1: the unversioned records (str or
+#: int keys); 2: ``schema_version`` written, tuple keys (as JSON lists) allowed.
+SCHEMA_VERSION = 2
+
+#: Methods whose credit reads only ``ranks`` and ``ranking_lengths``, never ``teams``: a list
+#: shown elsewhere can be recorded for them without teams (see :meth:`Interleaving.from_rankings`).
+CREDITED_BY_RANKS = frozenset({"balanced", "optimized", "probabilistic"})
+
+#: Int ids are 64-bit, as in the exposure log (int64, or uint64 up to 2**64 - 1).
+ID_MIN, ID_MAX = -(2**63), 2**64
+
+#: Longest ranking materialised from a lazy sequence (e.g. a ``range``): a bound checked first.
+MAX_RANKING_LENGTH = 10_000_000
 
 _ID_TYPES = (int, str)
 
@@ -32,38 +57,71 @@ def _as_list(ranking: Any, name: str) -> list:
     kind = type(ranking)
     if kind is list:
         return ranking
-    if kind is tuple or kind is range:
+    if kind is tuple:
         return list(ranking)
     if isinstance(ranking, np.ndarray):
         if ranking.ndim != 1:
             msg = f"`{name}` must be one-dimensional, got an array of shape {ranking.shape}"
             raise InvalidArgument(msg)
         return ranking.tolist()
-    if isinstance(ranking, (str, bytes)) or not isinstance(ranking, Sequence):
+    if isinstance(ranking, (str, bytes, Mapping)) or not isinstance(ranking, Sequence):
         msg = (
-            f"`{name}` must be a list of item ids (best first), got {ranking!r} of type "
-            f"{type(ranking).__name__}"
+            f"`{name}` must be a list of item ids (best first), got {short_repr(ranking)} of "
+            f"type {type(ranking).__name__}"
+        )
+        raise InvalidArgument(msg)
+    try:  # a range or another lazy sequence: check its size before building the list
+        size = len(ranking)
+    except OverflowError:  # more than sys.maxsize items
+        size = None
+    if size is None or size > MAX_RANKING_LENGTH:
+        count = "more than 2**63" if size is None else f"{size:,}"
+        msg = (
+            f"`{name}` holds {count} items, more than MAX_RANKING_LENGTH = "
+            f"{MAX_RANKING_LENGTH:,}; cut it to the items that can be shown"
         )
         raise InvalidArgument(msg)
     return list(ranking)
 
 
+def _is_int_id(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
 def _coerce_ids(ranking: list, name: str) -> tuple[list, type]:
-    """Slow path of the id check: convert numpy scalars, or explain what is wrong."""
-    if all(isinstance(x, np.integer) for x in ranking):
+    """Slow path of the id check: plain ids from numpy scalars, IntEnums and str subclasses.
+
+    Or a message naming the first id that is wrong.
+    """
+    if all(map(_is_int_id, ranking)):
         return [int(x) for x in ranking], int
-    if all(isinstance(x, str) for x in ranking):  # includes numpy.str_
-        return [str(x) for x in ranking], str
+    if all(isinstance(x, str) for x in ranking):  # numpy.str_, StrEnum: their text
+        return [str.__str__(x) for x in ranking], str
     for position, item in enumerate(ranking):
-        if not isinstance(item, (int, str, np.integer)) or isinstance(item, bool):
-            hint = " (bools are not ids)" if isinstance(item, bool) else ""
+        if not (_is_int_id(item) or isinstance(item, str)):
+            hint = " (bools are not ids)" if isinstance(item, (bool, np.bool_)) else ""
             msg = (
-                f"`{name}[{position}]` must be an int or str item id{hint}, got {item!r} of type "
-                f"{type(item).__name__}; convert ids with int() or str() first"
+                f"`{name}[{position}]` must be an int or str item id{hint}, got "
+                f"{short_repr(item)} of type {type(item).__name__}; convert ids with int() or "
+                "str() first"
             )
             raise InvalidArgument(msg)
-    msg = f"`{name}` mixes int and str ids: {ranking!r}; use one id type for every item"
+    first_int = next(p for p, x in enumerate(ranking) if not isinstance(x, str))
+    first_str = next(p for p, x in enumerate(ranking) if isinstance(x, str))
+    msg = (
+        f"`{name}` mixes int and str ids ({short_repr(ranking[first_int])} at position "
+        f"{first_int}, {short_repr(ranking[first_str])} at {first_str}); use one id type for "
+        "every item"
+    )
     raise InvalidArgument(msg)
+
+
+def _id_range_message(ranking: list, name: str) -> str:
+    position = next(p for p, x in enumerate(ranking) if not ID_MIN <= x < ID_MAX)
+    return (
+        f"`{name}[{position}]` is the int id {short_repr(ranking[position])}, outside the 64-bit "
+        f"range [-2**63, 2**64) that logs store; pass ids that large as str"
+    )
 
 
 def _duplicate_message(ranking: list, name: str) -> str:
@@ -71,12 +129,30 @@ def _duplicate_message(ranking: list, name: str) -> str:
     for position, item in enumerate(ranking):
         if item in first_seen:
             return (
-                f"`{name}` has the duplicate id {item!r} at positions {first_seen[item]} and "
-                f"{position}; each item may appear once in a ranking"
+                f"`{name}` has the duplicate id {short_repr(item)} at positions "
+                f"{first_seen[item]} and {position}; each item may appear once in a ranking"
             )
         first_seen[item] = position
     msg = "unreachable: the caller found a duplicate"  # pragma: no cover
     raise AssertionError(msg)  # pragma: no cover
+
+
+def _check_ids(ranking: list, name: str, kind: type | None = None) -> tuple[list, type, dict]:
+    """One ranking's ids: (the ids as plain ints or strs, their type, id -> position).
+
+    ``kind`` is the one type of every id when the caller knows it already.
+    """
+    if kind is None:
+        kinds = set(map(type, ranking))
+        kind = kinds.pop() if len(kinds) == 1 else None
+    if kind is not int and kind is not str:
+        ranking, kind = _coerce_ids(ranking, name)
+    if kind is int and (min(ranking) < ID_MIN or max(ranking) >= ID_MAX):
+        raise InvalidArgument(_id_range_message(ranking, name))
+    position = dict(zip(ranking, range(len(ranking))))  # noqa: B905 (same length; strict= costs 0.2 us)
+    if len(position) != len(ranking):
+        raise InvalidArgument(_duplicate_message(ranking, name))
+    return ranking, kind, position
 
 
 def _as_rankings_sequence(rankings: Any, name: str) -> Sequence:
@@ -84,9 +160,12 @@ def _as_rankings_sequence(rankings: Any, name: str) -> Sequence:
         return list(rankings)
     if isinstance(rankings, (str, bytes, Mapping)) or not isinstance(rankings, Sequence):
         msg = (
-            f"`{name}` must be a list of rankings (each a list of item ids), got {rankings!r} of "
-            f"type {type(rankings).__name__}"
+            f"`{name}` must be a list of rankings (each a list of item ids), got "
+            f"{short_repr(rankings)} of type {type(rankings).__name__}"
         )
+        raise InvalidArgument(msg)
+    if len(rankings) > MAX_RANKING_LENGTH:
+        msg = f"`{name}` holds {len(rankings)} rankings; compare at most a few dozen rankers"
         raise InvalidArgument(msg)
     return rankings
 
@@ -101,7 +180,8 @@ def validate_rankings(
 
     Returns the rankings as lists and, for each, a dict from item id to its 0-based rank.
     Raises :class:`InvalidArgument` for fewer than 2 rankings (or more than ``max_rankers``),
-    an empty ranking, an unhashable, duplicate or mixed-type id.
+    an empty ranking, an unhashable, duplicate or mixed-type id, or an int id outside 64 bits.
+    numpy ints, IntEnums and str subclasses become plain ``int``/``str`` ids.
     """
     if type(rankings) is not list and type(rankings) is not tuple:
         rankings = _as_rankings_sequence(rankings, name)
@@ -127,8 +207,12 @@ def validate_rankings(
             raise InvalidArgument(msg)
         kinds = set(map(type, ranking))
         kind = kinds.pop() if len(kinds) == 1 else None
-        if kind is not int and kind is not str:
-            ranking, kind = _coerce_ids(ranking, f"{name}[{j}]")
+        if kind is str:
+            position = dict(zip(ranking, range(len(ranking))))  # noqa: B905 (as in _check_ids)
+            if len(position) != len(ranking):
+                raise InvalidArgument(_duplicate_message(ranking, f"{name}[{j}]"))
+        else:
+            ranking, kind, position = _check_ids(ranking, f"{name}[{j}]", kind)
         if id_type is None:
             id_type = kind
         elif kind is not id_type:
@@ -137,16 +221,72 @@ def validate_rankings(
                 "ids; use one id type across all rankings"
             )
             raise InvalidArgument(msg)
-        position = dict(zip(ranking, range(len(ranking))))  # noqa: B905 (same length; strict= costs 0.2 us)
-        if len(position) != len(ranking):
-            raise InvalidArgument(_duplicate_message(ranking, f"{name}[{j}]"))
         lists.append(ranking)
         positions.append(position)
     return lists, positions
 
 
-def _params_dict(params: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
-    return dict(params)
+def _int_field(name: str, value: Any, low: int, high: int | None) -> int:
+    """One int of a record: not a bool, float, None or str; in ``[low, high)``."""
+    if type(value) is not int:
+        if not _is_int_id(value):
+            msg = f"`{name}` must be an int, got {short_repr(value)} of type {type(value).__name__}"
+            raise InvalidArgument(msg)
+        value = int(value)
+    if value < low or (high is not None and value >= high):
+        bound = f"in [{low}, {high})" if high is not None else f">= {low}"
+        msg = f"`{name}` must be {bound}, got {short_repr(value)}"
+        raise InvalidArgument(msg)
+    return value
+
+
+def _list_field(name: str, value: Any) -> list:
+    """A list (or tuple) field of a record, never a str, mapping, number or None."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return value.tolist()
+    if type(value) is not list and type(value) is not tuple:
+        msg = f"`{name}` must be a list, got {short_repr(value)} of type {type(value).__name__}"
+        raise InvalidArgument(msg)
+    return list(value)
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _check_params(name: str, params: Any) -> tuple[tuple[str, Any], ...]:
+    """The method's configuration as sorted pairs, from a mapping or ``method.params()``."""
+    if type(params) is tuple and all(type(p) is tuple and len(p) == 2 for p in params):
+        params = dict(params)
+    if not isinstance(params, Mapping):
+        msg = (
+            f"`{name}` must be a mapping of the method's configuration, got "
+            f"{short_repr(params)} of type {type(params).__name__}"
+        )
+        raise InvalidArgument(msg)
+    pairs = []
+    for field_name, value in params.items():
+        if type(field_name) is not str:
+            msg = f"`{name}` keys must be str, got {short_repr(field_name)}"
+            raise InvalidArgument(msg)
+        if isinstance(value, np.generic):
+            value = value.item()
+        if type(value) not in _JSON_SCALARS or (type(value) is float and not math.isfinite(value)):
+            msg = (
+                f"`{name}[{field_name!r}]` must be a JSON scalar (str, int, finite float, bool "
+                f"or None), got {short_repr(value)} of type {type(value).__name__}"
+            )
+            raise InvalidArgument(msg)
+        pairs.append((field_name, value))
+    return tuple(sorted(pairs))
+
+
+def _check_seed(name: str, seed: Any) -> int | None:
+    if seed is None or type(seed) is int:
+        return seed
+    if _is_int_id(seed):
+        return int(seed)
+    msg = f"`{name}` must be an int or None, got {short_repr(seed)} of type {type(seed).__name__}"
+    raise InvalidArgument(msg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +310,17 @@ class Interleaving:
         The method's configuration, as sorted ``(name, value)`` pairs; crediting with a method
         configured differently is an error.
     key, seed
-        The request key and experiment seed the randomness came from (``None`` when it came
-        from an ``rng`` or fresh entropy).
+        The request key (str, int or a tuple of them) and experiment seed the randomness came
+        from (``None`` when it came from an ``rng`` or fresh entropy).
+    candidate_counts
+        For methods that draw each position uniformly from a pool that includes items never
+        shown (pairwise preference): the pool's size at each position, which the ranks of the
+        shown items cannot recover and the credit's propensities need. Empty for the others.
+
+    Construction checks what credit indexes (one team and one rank per shown item, team
+    indices in ``[-1, n_rankers)``) and turns numpy ints in ``key``/``seed`` into ints, so a
+    bad record fails here rather than in credit; :meth:`check` validates everything else
+    (ids, ranks) and :meth:`from_dict` runs it on every record read back from a log.
 
     Examples
     --------
@@ -187,8 +336,51 @@ class Interleaving:
     ranks: tuple[tuple[int, ...], ...]
     ranking_lengths: tuple[int, ...]
     params: tuple[tuple[str, Any], ...] = ()
-    key: str | int | None = None
+    key: str | int | tuple | None = None
     seed: int | None = None
+    candidate_counts: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Every request builds one: only what credit indexes is checked here (about 1 us).
+        items, teams, ranks = self.items, self.teams, self.ranks
+        if type(items) is not tuple or type(teams) is not tuple or type(ranks) is not tuple:
+            self._normalise_containers()
+            items, teams, ranks = self.items, self.teams, self.ranks
+        n = len(items)
+        k = len(ranks)
+        if k < 2 or len(self.ranking_lengths) != k:
+            msg = (
+                f"an Interleaving needs ranks and ranking_lengths for >= 2 rankers, got "
+                f"{k} rank rows and {len(self.ranking_lengths)} lengths"
+            )
+            raise InvalidArgument(msg)
+        if len(teams) != n or any(len(r) != n for r in ranks):
+            msg = f"`teams` and every row of `ranks` must have one entry per shown item ({n})"
+            raise InvalidArgument(msg)
+        if n and (set(map(type, teams)) != _JUST_INT or min(teams) < -1 or max(teams) >= k):
+            msg = f"`teams` must be ranker indices (ints) in [-1, {k}), got {short_repr(teams)}"
+            raise InvalidArgument(msg)
+        key, seed = self.key, self.seed
+        if key is not None and type(key) is not str and type(key) is not int:
+            object.__setattr__(self, "key", check_request_key(key))
+        if seed is not None and type(seed) is not int:
+            object.__setattr__(self, "seed", _check_seed("seed", seed))
+
+    def _normalise_containers(self) -> None:
+        # Lists (or arrays) given by hand become the tuples a frozen record holds.
+        fields = {
+            "items": _list_field("items", self.items),
+            "teams": _list_field("teams", self.teams),
+            "ranks": [
+                _list_field(f"ranks[{j}]", r)
+                for j, r in enumerate(_list_field("ranks", self.ranks))
+            ],
+            "ranking_lengths": _list_field("ranking_lengths", self.ranking_lengths),
+        }
+        object.__setattr__(self, "items", tuple(fields["items"]))
+        object.__setattr__(self, "teams", tuple(fields["teams"]))
+        object.__setattr__(self, "ranks", tuple(tuple(r) for r in fields["ranks"]))
+        object.__setattr__(self, "ranking_lengths", tuple(fields["ranking_lengths"]))
 
     @property
     def n_rankers(self) -> int:
@@ -210,9 +402,16 @@ class Interleaving:
 
         ``il.relabel([1, 0])`` swaps two rankers; crediting it mirrors the credit of ``il``.
         """
-        order = [int(o) for o in order]
-        if sorted(order) != list(range(self.n_rankers)):
-            msg = f"`order` must be a permutation of range({self.n_rankers}), got {order!r}"
+        k = self.n_rankers
+        if isinstance(order, (str, bytes)) or not isinstance(order, (Sequence, np.ndarray)):
+            msg = (
+                f"`order` must be a permutation of range({k}) as a list of ints, got "
+                f"{short_repr(order)} of type {type(order).__name__}"
+            )
+            raise InvalidArgument(msg)
+        order = [_int_field(f"order[{i}]", o, 0, k) for i, o in enumerate(order)]
+        if sorted(order) != list(range(k)):
+            msg = f"`order` must be a permutation of range({k}), got {order!r}"
             raise InvalidArgument(msg)
         new_index = {old: new for new, old in enumerate(order)}
         return Interleaving(
@@ -224,28 +423,49 @@ class Interleaving:
             params=self.params,
             key=self.key,
             seed=self.seed,
+            candidate_counts=self.candidate_counts,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (lists, ints, strs, floats, bools, None)."""
-        return {
+        """A JSON-able dict (lists, ints, strs, floats, bools, None) with its ``schema_version``.
+
+        A tuple key becomes a list; :meth:`from_dict` turns it back into a tuple.
+        """
+        record = {
+            "schema_version": SCHEMA_VERSION,
             "method": self.method,
-            "params": _params_dict(self.params),
+            "params": dict(self.params),
             "items": list(self.items),
             "teams": list(self.teams),
             "ranks": [list(r) for r in self.ranks],
             "ranking_lengths": list(self.ranking_lengths),
-            "key": self.key,
+            "key": list(self.key) if type(self.key) is tuple else self.key,
             "seed": self.seed,
         }
+        if self.candidate_counts:  # written only by the methods that need it
+            record["candidate_counts"] = list(self.candidate_counts)
+        return record
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> Interleaving:
-        """Rebuild and validate a record made by :meth:`to_dict` (e.g. read back from a log)."""
+        """Rebuild and validate a record made by :meth:`to_dict` (e.g. read back from a log).
+
+        Reads schema versions 1 (unversioned records) to :data:`SCHEMA_VERSION`; every field's
+        type and range is checked, and a wrong one raises :class:`InvalidArgument` naming it.
+        Keys other than the record's fields (a log's own columns, say) are ignored.
+        """
         if not isinstance(record, Mapping):
             msg = (
                 "`record` must be a mapping made by Interleaving.to_dict, got "
                 f"{type(record).__name__}"
+            )
+            raise InvalidArgument(msg)
+        version = record.get("schema_version", 1)
+        if type(version) is not int or not 1 <= version <= SCHEMA_VERSION:
+            msg = (
+                f"`record['schema_version']` is {short_repr(version)}; this interleave reads "
+                f"Interleaving records of schema versions 1 to {SCHEMA_VERSION}; read a newer "
+                "record with the interleave release that wrote it"
             )
             raise InvalidArgument(msg)
         required = ("method", "items", "teams", "ranks", "ranking_lengths")
@@ -256,19 +476,57 @@ class Interleaving:
                 "Interleaving.to_dict()"
             )
             raise InvalidArgument(msg)
-        params = record.get("params") or {}
-        if not isinstance(params, Mapping):
-            msg = f"`record['params']` must be a mapping, got {params!r}"
+        method = record["method"]
+        if type(method) is not str or not method:
+            msg = f"`record['method']` must be a method name (str), got {short_repr(method)}"
             raise InvalidArgument(msg)
+        items = _list_field("record['items']", record["items"])
+        if items:
+            items, _, _ = _check_ids(items, "record['items']")
+        lengths = [
+            _int_field(f"record['ranking_lengths'][{j}]", n, 1, None)
+            for j, n in enumerate(
+                _list_field("record['ranking_lengths']", record["ranking_lengths"])
+            )
+        ]
+        rows = _list_field("record['ranks']", record["ranks"])
+        if len(lengths) < 2 or len(rows) != len(lengths):
+            msg = (
+                f"`record['ranks']` has {len(rows)} rows and `record['ranking_lengths']` "
+                f"{len(lengths)} entries; the record needs both, for each of >= 2 rankers"
+            )
+            raise InvalidArgument(msg)
+        ranks = tuple(
+            tuple(
+                _int_field(f"record['ranks'][{j}][{p}]", r, -1, length)
+                for p, r in enumerate(_list_field(f"record['ranks'][{j}]", row))
+            )
+            for j, (row, length) in enumerate(zip(rows, lengths, strict=True))
+        )
+        teams = tuple(
+            _int_field(f"record['teams'][{p}]", t, -1, len(lengths))
+            for p, t in enumerate(_list_field("record['teams']", record["teams"]))
+        )
+        key = record.get("key")
+        if key is not None:
+            if type(key) is list and version >= 2:
+                key = tuple(key)
+            key = check_request_key(key, "record['key']")
         il = cls(
-            method=str(record["method"]),
-            items=tuple(record["items"]),
-            teams=tuple(int(t) for t in record["teams"]),
-            ranks=tuple(tuple(int(r) for r in ranks) for ranks in record["ranks"]),
-            ranking_lengths=tuple(int(n) for n in record["ranking_lengths"]),
-            params=tuple(sorted(params.items())),
-            key=record.get("key"),
-            seed=record.get("seed"),
+            method=method,
+            items=tuple(items),
+            teams=teams,
+            ranks=ranks,
+            ranking_lengths=tuple(lengths),
+            params=_check_params("record['params']", record.get("params") or {}),
+            key=key,
+            seed=_check_seed("record['seed']", record.get("seed")),
+            candidate_counts=tuple(
+                _int_field(f"record['candidate_counts'][{p}]", c, 1, None)
+                for p, c in enumerate(
+                    _list_field("record['candidate_counts']", record.get("candidate_counts", ()))
+                )
+            ),
         )
         il.check()
         return il
@@ -285,20 +543,58 @@ class Interleaving:
     ) -> Interleaving:
         """A record for a list shown by someone else (e.g. read from a click log).
 
-        ``ranks`` are computed from ``rankings``; ``teams`` default to ``-1`` everywhere, which
-        suits the methods whose credit reads ranks (balanced, probabilistic, optimized).
+        ``ranks`` are computed from ``rankings``. ``teams`` may be left out only for the methods
+        in :data:`CREDITED_BY_RANKS` (balanced, optimized, probabilistic), whose credit never
+        reads them; it is then ``-1`` everywhere. Team-credited methods such as ``team_draft``
+        need the teams that were logged, or every click would silently credit nobody.
+
+        Warns with :class:`~interleave.errors.DataWarning` when a shown item is in none of the
+        rankings: clicks on it credit nobody, which usually means the log and the rankings
+        disagree.
         """
+        if type(method) is not str or not method:
+            msg = f"`method` must be a method name (str), got {short_repr(method)}"
+            raise InvalidArgument(msg)
         lists, positions = validate_rankings(rankings)
         shown = _as_list(items, "items")
+        if shown:
+            shown, kind, _ = _check_ids(shown, "items")
+            if kind is not type(lists[0][0]):
+                msg = (
+                    f"`items` has {kind.__name__} ids but the rankings have "
+                    f"{type(lists[0][0]).__name__} ids; use the same ids in both"
+                )
+                raise InvalidArgument(msg)
         if teams is None:
+            if method not in CREDITED_BY_RANKS:
+                msg = (
+                    f"`teams` is required for {method!r}: its credit reads which ranker each "
+                    "position is credited to; pass the logged teams (-1 for none). Only "
+                    f"{', '.join(sorted(CREDITED_BY_RANKS))} credit from ranks alone"
+                )
+                raise InvalidArgument(msg)
             teams = [-1] * len(shown)
+        teams = tuple(
+            _int_field(f"teams[{p}]", t, -1, len(lists))
+            for p, t in enumerate(_list_field("teams", teams))
+        )
+        ranks = tuple(tuple(p.get(x, ABSENT) for x in shown) for p in positions)
+        unranked = [p for p in range(len(shown)) if all(row[p] == ABSENT for row in ranks)]
+        if unranked:
+            warnings.warn(
+                f"`items` at positions {unranked[:10]} (e.g. {short_repr(shown[unranked[0]])}) "
+                "are in none of the rankings; clicks on them credit nobody. Check that the "
+                "rankings are the ones the list was made from",
+                DataWarning,
+                stacklevel=2,
+            )
         il = cls(
             method=method,
             items=tuple(shown),
-            teams=tuple(int(t) for t in teams),
-            ranks=tuple(tuple(p.get(x, ABSENT) for x in shown) for p in positions),
+            teams=teams,
+            ranks=ranks,
             ranking_lengths=tuple(len(r) for r in lists),
-            params=tuple(sorted((params or {}).items())),
+            params=_check_params("params", params or {}),
         )
         il.check()
         return il
@@ -307,28 +603,37 @@ class Interleaving:
         """Raise :class:`InvalidArgument` if the record is inconsistent (e.g. hand-edited)."""
         n = len(self.items)
         k = len(self.ranks)
-        if k < 2 or len(self.ranking_lengths) != k:
+        if type(self.method) is not str:
+            msg = f"`method` must be a str, got {short_repr(self.method)}"
+            raise InvalidArgument(msg)
+        if n:
+            _check_ids(list(self.items), "items")
+        for j, length in enumerate(self.ranking_lengths):
+            _int_field(f"ranking_lengths[{j}]", length, 1, None)
+        for j, (row, length) in enumerate(zip(self.ranks, self.ranking_lengths, strict=True)):
+            if n and (set(map(type, row)) != _JUST_INT or min(row) < ABSENT or max(row) >= length):
+                msg = (
+                    f"`ranks[{j}]` must hold ranks (ints) in [0, {length}) or -1, got "
+                    f"{short_repr(row)}"
+                )
+                raise InvalidArgument(msg)
+            present = n - row.count(ABSENT)
+            if len(set(row)) != present + (present < n):
+                msg = f"`ranks[{j}]` must hold distinct ranks or -1, got {short_repr(row)}"
+                raise InvalidArgument(msg)
+        _check_params("params", dict(self.params))
+        counts = self.candidate_counts
+        if counts and (
+            len(counts) != n or set(map(type, counts)) != _JUST_INT or min(counts) < 1
+        ):
             msg = (
-                f"an Interleaving needs ranks and ranking_lengths for >= 2 rankers, got "
-                f"{k} rank rows and {len(self.ranking_lengths)} lengths"
+                f"`candidate_counts` must be empty or hold one int >= 1 per shown item ({n}), "
+                f"got {short_repr(counts)}"
             )
             raise InvalidArgument(msg)
-        if len(self.teams) != n or any(len(r) != n for r in self.ranks):
-            msg = f"`teams` and every row of `ranks` must have one entry per shown item ({n})"
+        if k != len(self.ranking_lengths):  # pragma: no cover - construction checks it
+            msg = "ranks and ranking_lengths differ in length"
             raise InvalidArgument(msg)
-        if (n and len(set(map(type, self.items))) != 1) or any(
-            type(x) not in _ID_TYPES for x in self.items
-        ):
-            msg = f"`items` must be int or str ids of one type, got {self.items!r}"
-            raise InvalidArgument(msg)
-        if len(set(self.items)) != n:
-            msg = f"`items` has a duplicate id: {self.items!r}"
-            raise InvalidArgument(msg)
-        if any(not -1 <= t < k for t in self.teams):
-            msg = f"`teams` must be ranker indices in [-1, {k}), got {self.teams!r}"
-            raise InvalidArgument(msg)
-        for j, (row, length) in enumerate(zip(self.ranks, self.ranking_lengths, strict=True)):
-            present = [r for r in row if r != ABSENT]
-            if any(not 0 <= r < length for r in present) or len(set(present)) != len(present):
-                msg = f"`ranks[{j}]` must hold distinct ranks in [0, {length}) or -1, got {row!r}"
-                raise InvalidArgument(msg)
+
+
+_JUST_INT = {int}

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from interleave import InvalidArgument
+from interleave import Balanced, InvalidArgument, Optimized, Probabilistic, TeamDraft
 from interleave.keys import (
     as_generator,
     digest_uniforms,
@@ -235,3 +235,61 @@ def test_as_generator_accepts_none_ints_seedsequences_and_generators():
 def test_as_generator_rejects_other_things(bad):
     with pytest.raises(InvalidArgument, match="`rng`"):
         as_generator(bad)
+
+
+# --- the per-request path: key and seed of Interleaver.interleave --------------------------------
+
+METHODS = [TeamDraft(length=4), Balanced(length=4), Probabilistic(length=4), Optimized(length=4)]
+RANKINGS = [[1, 2, 3, 4], [4, 5, 1, 6]]
+
+
+@pytest.mark.parametrize("method", METHODS, ids=repr)
+def test_a_seed_without_a_key_is_refused(method):
+    # Was: the same list on every call (50 of 50 identical), one coin for every request.
+    with pytest.raises(InvalidArgument, match=r"`seed`=7 was given without `key`.*pass rng="):
+        method.interleave(RANKINGS, seed=7)
+    with pytest.raises(InvalidArgument, match=r"`seed`=np.int64\(0\) was given without `key`"):
+        method.interleave(RANKINGS, seed=np.int64(0))
+
+
+@pytest.mark.parametrize("method", METHODS, ids=repr)
+def test_a_tuple_key_is_a_request_key(method):
+    il = method.interleave(RANKINGS, key=("user-3", 17), seed=5)
+    assert il.key == ("user-3", 17)
+    assert method.interleave(RANKINGS, key=("user-3", 17), seed=5) == il
+    assert method.interleave(RANKINGS, key=("user-3", np.int64(17)), seed=5) == il
+
+
+def test_tuple_keys_spread_requests_over_the_lists():
+    method = TeamDraft(length=4)
+    lists = {method.interleave(RANKINGS, key=("user-1", r), seed=0).items for r in range(64)}
+    assert len(lists) > 1
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (1.5, "`key` must be a str or int request key"),
+        (True, "`key` must be a str or int request key"),
+        (b"raw", "`key` must be a str or int request key"),
+        (["u", 1], "`key` must be a str or int request key"),
+        ((), "`key` must be a str or int request key"),
+        (("u", None), r"`key\[1\]` must be a str or int"),
+        (("u", ("nested",)), r"`key\[1\]` must be a str or int"),
+        pytest.param(10**5000, "at most 4300 decimal digits", id="5001-digit int"),
+    ],
+)
+def test_bad_request_keys_are_named(key, message):
+    with pytest.raises(InvalidArgument, match=message):
+        TeamDraft(length=4).interleave(RANKINGS, key=key, seed=1)
+
+
+def test_key_without_seed_and_neither_stay_allowed():
+    method = TeamDraft(length=4)
+    assert method.interleave(RANKINGS, key="r") == method.interleave(RANKINGS, key="r")
+    assert len(method.interleave(RANKINGS).items) == 4  # fresh OS entropy
+
+
+def test_a_lone_surrogate_request_key_is_served():
+    il = TeamDraft(length=4).interleave(RANKINGS, key="\ud800", seed=1)
+    assert il == TeamDraft(length=4).interleave(RANKINGS, key="\ud800", seed=1)
