@@ -51,8 +51,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from interleave._checks import check_int, check_probability, check_real
+from interleave._checks import check_int, check_one_of, check_probability, check_real
 from interleave.clicks import CascadeModel, ClickModel, UserPopulation
+from interleave.clicks.cascade import PRESETS
 from interleave.errors import InvalidArgument
 from interleave.keys import rng_for
 
@@ -299,6 +300,7 @@ class World:
         rate = check_real("rate", rate, low=0.0, low_open=True)
         seed = check_int("seed", seed, minimum=0)
         if isinstance(click_model, str):
+            check_one_of("click_model", click_model, PRESETS)
             # Stopping after any examined rank (mpkato's and Oosterhuis' simulators) makes clicks
             # depend on the order, not only on which items reach the list.
             click_model = CascadeModel.preset(click_model, grades=_MAX_GRADE + 1, stop="every_rank")
