@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -11,8 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from interleave import Interleaving, InvalidArgument
+from interleave import Interleaving, InterleavingBatch, InvalidArgument
+from interleave.methods import probabilistic
 from interleave.methods.probabilistic import Probabilistic
+from tests.fuzzing import call_bounded
 
 # -- an independent reference: the generative model written out naively ---------------------------
 
@@ -153,13 +156,40 @@ def test_the_list_stops_when_every_ranker_is_used_up():
     assert sorted(il.items) == [1, 2, 3]
 
 
-def test_each_call_draws_two_uniforms_per_position_whatever_the_rankings():
-    # The list ends after 3 items, but the call still takes 2 * length values from the generator.
+def test_each_call_draws_one_uniform_per_position_and_per_ranked_item():
+    # The list holds 3 items (the distinct ones, whatever length=6 says): 3 ranker picks, then a
+    # race key for each of the 4 ranked items: 7 values from the generator.
     g = np.random.default_rng(4)
     Probabilistic(length=6).interleave([[1, 2], [2, 3]], rng=g)
     reference = np.random.default_rng(4)
-    reference.random(12)
+    reference.random(7)
     assert g.random() == reference.random()
+
+
+def test_a_huge_length_costs_no_more_than_the_items():
+    # Issue 13: length 3e7 used 1-2 GB (two uniforms per position of `length`).
+    method = Probabilistic(length=3 * 10**7)
+    status, il = call_bounded(
+        method.interleave, [[1, 2, 3], [3, 4]], key="r", seed=1, max_extra_bytes=1 << 27
+    )
+    assert status == "ok"
+    assert sorted(il.items) == [1, 2, 3, 4]
+    status, batch = call_bounded(
+        method.interleave_batch, [[1, 2, 3], [3, 4]], 1000, rng=1, max_extra_bytes=1 << 27
+    )
+    assert status == "ok"
+    assert batch.shape == (1000, 4)
+
+
+def test_long_rankings_interleave_in_bounded_time():
+    # O(n log n): disjoint rankings of 10^5 items each. The old sampler scanned every rank per
+    # position (about n^2.7); a generous bound, not a timing assertion (benchmarks time it).
+    rankings = [list(range(10**5)), list(range(10**5, 2 * 10**5))]
+    status, il = call_bounded(
+        Probabilistic(length=1000).interleave, rankings, key="r", seed=1, max_seconds=10
+    )
+    assert status == "ok"
+    assert len(set(il.items)) == 1000
 
 
 # -- credit ---------------------------------------------------------------------------------------
@@ -366,3 +396,147 @@ def test_configuration_is_recorded_and_checked_at_credit_time():
 def test_shown_with_a_repeated_item_raises():
     with pytest.raises(InvalidArgument, match="`shown` repeats the item 1"):
         Probabilistic().next_item_distribution([[1, 2], [2, 3]], shown=[1, 1])
+
+
+# -- any tau: relative weights, no underflow (issue 13) -------------------------------------------
+
+
+def exact_next_item_distribution(rankings, tau, shown):
+    """The first-position rule in exact rationals: weights 1 / (r + 1) ** tau as Fractions."""
+    shown = set(shown)
+    eligible = [r for r in rankings if any(x not in shown for x in r)]
+    out = {}
+    for ranking in eligible:
+        weights = {x: Fraction(1, (r + 1) ** tau) for r, x in enumerate(ranking) if x not in shown}
+        total = sum(weights.values())
+        for x, w in weights.items():
+            out[x] = out.get(x, 0) + w / total / len(eligible)
+    return out
+
+
+@pytest.mark.parametrize("tau", [1, 3, 200, 300, 1100])
+def test_next_item_distribution_matches_exact_rationals_at_any_tau(tau):
+    # Integer tau keeps the reference exact. At 1100 the absolute weights 1 / (r + 1) ** 1100
+    # underflow to 0 in floating point beyond rank 1; the relative weights do not.
+    rankings = [[0, 1, 2, 3, 4, 5], [5, 3, 1, 6, 0]]
+    method = Probabilistic(tau=float(tau))
+    for shown in ([], [0], [0, 5], [0, 5, 1, 3]):
+        dist = method.next_item_distribution(rankings, shown)
+        exact = exact_next_item_distribution(rankings, tau, shown)
+        assert dist.keys() <= exact.keys()
+        for item, p in exact.items():
+            assert dist.get(item, 0.0) == pytest.approx(float(p), rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("tau", [200.0, 1100.0, 1e6, 1e300])
+def test_a_huge_tau_credits_and_samples_without_zero_division(tau):
+    # Issue 13: tau >= ~200 on a 41-item ranking raised ZeroDivisionError in credit and in
+    # next_item_distribution, and credit_batch returned NaN with a RuntimeWarning (an error here).
+    ranking = list(range(41))
+    other = ranking[::-1]
+    method = Probabilistic(tau=tau)
+    il = method.interleave([ranking, other], key="k", seed=1)
+    # Each ranker shows its best remaining item: the list alternates ends of the range.
+    assert set(il.items) == set(ranking)
+    credit = method.credit(il, [0, 20, 40])
+    assert all(math.isfinite(x) for x in credit.scores)
+    assert sum(credit.scores) == pytest.approx(3.0)
+    dist = method.next_item_distribution([ranking, other], shown=il.items[:39])
+    assert sum(dist.values()) == pytest.approx(1.0)
+    batch = method.interleave_batch([ranking, other], 5, rng=2)
+    clicks = np.zeros(batch.shape, dtype=bool)
+    clicks[:, [0, 20, 40]] = True
+    credits = method.credit_batch(batch, clicks)
+    assert np.isfinite(credits.scores).all()
+    for i in range(5):
+        one = method.credit(batch[i], [0, 20, 40])
+        assert credits.scores[i] == pytest.approx(one.scores, abs=1e-12)
+
+
+def test_tau_two_hundred_credit_matches_brute_force_in_rationals():
+    # The posterior of a click, in exact rationals, at a tau where float weights lose everything
+    # below rank 1 of the absolute scale.
+    rankings = [[0, 1, 2, 3], [2, 0, 3, 1]]
+    tau = 200
+    method = Probabilistic(tau=float(tau))
+    il = Interleaving.from_rankings(
+        "probabilistic", [0, 2, 3, 1], rankings, params=dict(method.params())
+    )
+    credit = method.credit(il, [2])  # item 3 after {0, 2}: rank 3 in A (of 1, 3), 2 in B (of 3, 1)
+    a = Fraction(1, 4**tau) / (Fraction(1, 2**tau) + Fraction(1, 4**tau))
+    b = Fraction(1, 3**tau) / (Fraction(1, 3**tau) + Fraction(1, 4**tau))
+    assert credit.scores == pytest.approx((float(a / (a + b)), float(b / (a + b))), rel=1e-12)
+
+
+# -- bounds (issue 13) ----------------------------------------------------------------------------
+
+
+def test_credit_samples_beyond_the_bound_fail_fast_naming_it():
+    with pytest.raises(InvalidArgument, match=r"`credit_samples` must be at most MAX_CREDIT_SAMP"):
+        Probabilistic(credit_samples=10**12)
+    assert Probabilistic(credit_samples=probabilistic.MAX_CREDIT_SAMPLES).credit_samples == 10**6
+
+
+def test_sampled_credit_memory_is_bounded_by_blocks():
+    # 10^6 samples of 40 clicks in one array would be 320 MB of uniforms alone.
+    method = Probabilistic(credit_samples=10**6)
+    il = method.interleave([list(range(40)), list(range(40))[::-1]], key="k", seed=1)
+    status, credit = call_bounded(
+        method.credit, il, list(range(40)), max_seconds=30, max_extra_bytes=1 << 28
+    )
+    assert status == "ok"
+    assert sum(credit.scores) == pytest.approx(40.0)
+
+
+def test_a_record_claiming_huge_rankings_fails_fast_naming_the_bound():
+    # Issue 13: ranking_lengths=[10**9, 10**9] in a record made credit allocate until MemoryError.
+    method = Probabilistic()
+    il = method.interleave([[1, 2, 3], [3, 2, 1]], key="k", seed=1)
+    forged = Interleaving.from_dict({**il.to_dict(), "ranking_lengths": [10**9, 10**9]})
+    status, error = call_bounded(method.credit, forged, [0], max_extra_bytes=1 << 27)
+    assert status == "error"
+    assert "MAX_RANKING_LENGTH=1,000,000" in str(error)
+    assert "1,000,000,000" in str(error)
+
+
+def test_the_ranking_length_bound_is_a_module_attribute(monkeypatch):
+    monkeypatch.setattr(probabilistic, "MAX_RANKING_LENGTH", 3)
+    with pytest.raises(InvalidArgument, match=r"a ranking of 4 items, more than MAX_RANKING_LEN"):
+        Probabilistic().interleave([[1, 2, 3, 4], [1]], key="k")
+
+
+@pytest.mark.parametrize("shown", [None, 5, "ab", {"a": 1}.keys(), [[1]]])
+def test_shown_must_be_a_list_of_ids(shown):
+    # Issue 13: next_item_distribution(shown=None) raised a raw TypeError.
+    with pytest.raises(InvalidArgument, match="`shown`"):
+        Probabilistic().next_item_distribution([[1, 2], [2, 3]], shown=shown)
+
+
+# -- per-impression batches (logs): credit_batch equals credit ------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rankings_list=st.lists(small_rankings(max_rankers=3, max_items=6), min_size=1, max_size=6),
+    tau=st.sampled_from([0.5, 3.0, 250.0]),
+    data=st.data(),
+)
+def test_credit_batch_of_logged_records_equals_per_impression_credit(rankings_list, tau, data):
+    k = len(rankings_list[0])
+    rankings_list = [r[:k] + r[:1] * (k - len(r)) for r in rankings_list]  # same ranker count
+    rankings_list = [r for r in rankings_list if len(r) == k]
+    method = Probabilistic(tau=tau)
+    records = [
+        method.interleave(r, key=i, seed=data.draw(st.integers(0, 99)))
+        for i, r in enumerate(rankings_list)
+    ]
+    batch = InterleavingBatch.from_records(records)
+    clicks = np.zeros(batch.shape, dtype=bool)
+    for i, record in enumerate(records):
+        chosen = data.draw(st.sets(st.integers(0, len(record.items) - 1)))
+        clicks[i, sorted(chosen)] = True
+    credits = method.credit_batch(batch, clicks)
+    for i, record in enumerate(records):
+        one = method.credit(record, np.flatnonzero(clicks[i]).tolist())
+        assert credits.scores[i] == pytest.approx(one.scores, abs=1e-12)
+        assert credits.preferences[i] == pytest.approx(np.array(one.preferences), abs=1e-12)
