@@ -2,11 +2,13 @@
 
 - :class:`Experiment`: ``serve`` (merge the lists for one request), ``record_click`` (clicks as
   they come), ``result()`` (the running sequential decision); thread-safe, resumable.
-- :mod:`~interleave.serving.stores`: SQLite (WAL, the default) and NDJSON event stores.
+- :mod:`~interleave.serving.stores`: SQLite (WAL, the default) and NDJSON event stores;
+  :func:`exposures_frame` reads one back as a log for ``interleave evaluate``.
 - ``interleave serve`` (extra ``api``): the same as an HTTP sidecar with a live dashboard.
 """
 
 from interleave.serving.experiment import ClickReceipt, Experiment, ExperimentResult, Served
+from interleave.serving.export import exposures_frame
 from interleave.serving.stores import (
     EventStore,
     MemoryStore,
@@ -24,5 +26,6 @@ __all__ = [
     "NDJSONStore",
     "SQLiteStore",
     "Served",
+    "exposures_frame",
     "open_store",
 ]

@@ -394,6 +394,7 @@ def create_app(config: ServiceConfig | None = None) -> Any:
         Route("/experiments", handle(create_experiment), methods=["POST"]),
         Route("/experiments/{experiment_id}", handle(experiment_result), methods=["GET"]),
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         yield

@@ -227,3 +227,27 @@ def test_bad_configuration_names_the_argument(kwargs, name):
 def test_bad_requests_name_the_argument(key, user):
     with pytest.raises(InvalidArgument, match=r"request_key|user"):
         make().serve(key, LISTS, user=user, at=0.0)
+
+
+def test_the_store_reads_back_as_a_log_that_evaluate_agrees_with(tmp_path):
+    from interleave.logs import evaluate
+    from interleave.serving import exposures_frame
+
+    path = tmp_path / "events.db"
+    with make(path) as exp:
+        for i in range(200):
+            served = exp.serve(f"r{i}", LISTS, user=f"u{i % 20}", at=float(i))
+            if i % 4:
+                exp.record_click(served.impression_id, candidate_positions(served)[0], at=i + 1.0)
+            if i % 9 == 0:
+                exp.record_click(served.impression_id, 4 - (i % 5), at=i + 2.0)
+        live = exp.result(at=1e6)
+    frame = exposures_frame(path, "exp")
+    assert frame.height == 200
+    assert frame["credited"].all()
+    offline = evaluate(frame.drop("credited"))
+    stats = offline.result.statistics
+    assert stats.n_impressions == live.n_credited
+    wl = live.win_loss
+    sums = stats.by_user_period.select("n_wins", "n_losses").sum().row(0)
+    assert (float(sums[0]), float(sums[1])) == (float(wl.n_wins), float(wl.n_losses))
