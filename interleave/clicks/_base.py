@@ -680,6 +680,8 @@ def _document_index(table: _Table, query: Any, items: Any, n_impressions: int | 
         shape = _shape("items", np.empty((len(items), k)), n_impressions)
     else:
         arr = as_array("items", items, "an array of int or str ids, shape (n_impressions, k)")
+        if arr.dtype.kind == "f" and not isinstance(items, np.ndarray):
+            arr = _exact_uint64(items, arr)
         if arr.dtype == object:
             # Python ints beyond 64 bits, mixed ints and str, None: no id type fits them all.
             msg = (
@@ -697,6 +699,20 @@ def _document_index(table: _Table, query: Any, items: Any, n_impressions: int | 
     return _sessions.lookup_documents(table.keys, queries, flat, k)
 
 
+def _exact_uint64(items: Any, arr: np.ndarray) -> np.ndarray:
+    """Keep Python int ids beyond int64 exact (numpy would read them as float64, losing digits).
+
+    uint64 when every id is an int that fits; else an object array, which the caller refuses.
+    """
+    flat = np.asarray(items, dtype=object).ravel()
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in flat):
+        return arr  # genuine floats: refused later as Float64 ids
+    try:
+        return np.asarray(items, dtype=np.uint64)
+    except (OverflowError, ValueError):
+        return np.asarray(items, dtype=object)
+
+
 def _queries(query: Any, n: int) -> pl.Series:
     """The query of each of ``n`` impressions as a String series (a str is shown to all)."""
     expected = f"a str or an array of {n} str (one per impression)"
@@ -704,6 +720,10 @@ def _queries(query: Any, n: int) -> pl.Series:
         return pl.repeat(query, n, dtype=pl.String, eager=True).rename("query")
     if isinstance(query, pl.Series):
         series = query
+    elif isinstance(query, list | tuple) and not all(isinstance(q, str) for q in query):
+        # numpy would turn ["a", 5] into ["a", "5"]: a number is not a query id.
+        msg = f"`query` must be {expected}, got {query!r:.80}"
+        raise InvalidArgument(msg)
     else:
         arr = as_array("query", query, expected)
         if arr.ndim != 1 or arr.dtype.kind not in "UO":

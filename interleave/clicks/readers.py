@@ -31,6 +31,7 @@ INT64_MAX = (1 << 63) - 1
 
 # The strict integer grammar: ASCII digits, optionally padded with ASCII whitespace. Python's
 # int() also takes "1_000", "+5", "-5" and non-ASCII digits; a log field is none of those.
+_WHITESPACE = " \t\n\r\f\v"  # ASCII only: the same set in polars' kernels and in Python
 _ASCII_SPACE = r"[ \t\n\r\f\v]*"
 _DIGITS = re.compile(rf"{_ASCII_SPACE}([0-9]+){_ASCII_SPACE}", re.ASCII)
 _ID_PATTERN = rf"^{_ASCII_SPACE}([0-9]+){_ASCII_SPACE}$"
@@ -162,12 +163,12 @@ _PYCLICK_SCHEMA = {"query": pl.String, "items": pl.List(pl.Int64), "clicks": pl.
 def _pyclick_problem(session: str) -> str:
     """What a malformed session lacks (the same rules as the vectorised parse, per session)."""
     query, tab, rest = session.partition("\t")
-    if not tab or not query.strip():
+    if not tab or not query.strip(_WHITESPACE):
         return f"a query id and a tab: {_PYCLICK_EXPECTED}"
     shown, colon, clicked = rest.partition(":")
     if not colon:
         return f"' : ' after the result list: {_PYCLICK_EXPECTED}"
-    ids = [*shown.split(","), *(c for c in clicked.split(",") if c.strip())]
+    ids = [*shown.split(","), *(c for c in clicked.split(",") if c.strip(_WHITESPACE))]
     if any(_int_problem(d) for d in ids):
         return f"integer document ids separated by ',' ({_ID_EXPECTED}): {_PYCLICK_EXPECTED}"
     msg = f"cannot diagnose session {session!r}"  # the two parses disagree: a bug of ours
@@ -179,13 +180,13 @@ def _pyclick_piece(path: Path, text: str, first_line: int) -> pl.DataFrame:
         _lines(text, first_line)
         .with_columns(pl.col("text").str.split(";"))
         .explode("text")
-        .with_columns(pl.col("text").str.strip_chars())
+        .with_columns(pl.col("text").str.strip_chars(_WHITESPACE))
         .filter(pl.col("text") != "")
         .with_row_index("session")
     )
     head = pl.col("text").str.splitn("\t", 2)
     parts = sessions.with_columns(
-        query=head.struct.field("field_0").str.strip_chars(),
+        query=head.struct.field("field_0").str.strip_chars(_WHITESPACE),
         rest=head.struct.field("field_1").str.splitn(":", 2),
     ).with_columns(
         shown=pl.col("rest").struct.field("field_0"),
@@ -199,7 +200,7 @@ def _pyclick_piece(path: Path, text: str, first_line: int) -> pl.DataFrame:
     clicked = (
         parts.select("session", pl.col("clicked").str.split(",").alias("item"))
         .explode("item")
-        .filter(pl.col("item").str.strip_chars() != "")
+        .filter(pl.col("item").str.strip_chars(_WHITESPACE) != "")
         .with_columns(pl.col("item").pipe(_to_int))
     )
     bad_ids = pl.concat(
@@ -300,7 +301,7 @@ def _relpred_piece(path: Path, text: str, first_line: int) -> tuple[pl.DataFrame
     """Parse one piece: its result pages (without clicks) and its clicks (line, session, url)."""
     lines = (
         _lines(text, first_line)
-        .with_columns(pl.col("text").str.strip_chars())
+        .with_columns(pl.col("text").str.strip_chars(_WHITESPACE))
         .filter(pl.col("text") != "")
         .with_columns(fields=pl.col("text").str.split("\t"))
     )
