@@ -13,7 +13,7 @@ Examples
 """
 
 from interleave.batch import InterleavingBatch
-from interleave.credit import Credit, CreditBatch, Tally, per_group_preference, tally
+from interleave.credit import Credit, CreditBatch, GroupPreference, per_group_preference, tally
 from interleave.errors import DataWarning, InterleaveError, InvalidArgument
 from interleave.methods import (
     Balanced,
@@ -31,6 +31,7 @@ __all__ = [
     "Credit",
     "CreditBatch",
     "DataWarning",
+    "GroupPreference",
     "InterleaveError",
     "Interleaver",
     "Interleaving",
@@ -39,7 +40,6 @@ __all__ = [
     "Optimized",
     "OptimizedInfeasible",
     "Probabilistic",
-    "Tally",
     "TeamDraft",
     "TooManyCandidates",
     "per_group_preference",

@@ -9,21 +9,35 @@ method produced it:
   P(i beats j) - P(j beats i)); the matrix is antisymmetric;
 - ``winner``: the ranker preferred to every other (the Condorcet winner), ``None`` if there is none.
 
-:func:`tally` turns many credits into the wins / losses / ties a sign test or SPRT reads, and
-:func:`per_group_preference` averages outcomes per user or query, the unit A/B analyses use.
+:func:`tally` (and :meth:`CreditBatch.win_loss`) turns many credits into the one win/loss currency,
+:class:`interleave.stats.WinLoss`, that every sign test and sequential test reads: the candidate
+ranker's wins, losses and ties against the baseline. :func:`per_group_preference` averages
+outcomes per user or query into a :class:`GroupPreference`, the unit of a paired test.
+
+Fractional (probabilistic) credit is counted explicitly, never rounded: an impression whose
+expected outcome for the candidate is ``e`` in [-1, 1] adds ``max(e, 0)`` to wins, ``max(-e, 0)``
+to losses and ``1 - |e|`` to ties, so each impression adds exactly 1 to ``n`` and the expected
+``wins - losses`` is the sum of the outcomes. When every outcome is -1, 0 or +1 the counts are
+ints, which the exact sign test needs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from interleave._checks import check_int, short_repr
 from interleave.errors import InvalidArgument
 
-__all__ = ["Credit", "CreditBatch", "Tally", "per_group_preference", "tally"]
+if TYPE_CHECKING:  # stats loads scipy: imported when first needed, not with interleave
+    import polars as pl
+
+    from interleave.stats import PairedTestResult, WinLoss
+
+__all__ = ["Credit", "CreditBatch", "GroupPreference", "per_group_preference", "tally"]
 
 
 def _condorcet_winner(preferences: Sequence[Sequence[float]]) -> int | None:
@@ -131,9 +145,14 @@ class CreditBatch:
         """
         return self.preferences[:, 0, 1]
 
-    def tally(self, i: int = 0, j: int = 1) -> Tally:
-        """Wins, losses and ties of ranker ``i`` against ranker ``j``."""
-        return _tally_array(self.preferences[:, i, j])
+    def win_loss(self, candidate: int = 1, baseline: int = 0) -> WinLoss:
+        """The candidate ranker's wins, losses and ties against the baseline ranker.
+
+        Fractional outcomes count as the module docstring says; see :func:`tally`.
+        """
+        k = self.preferences.shape[1]
+        candidate, baseline = _check_pair(candidate, baseline, k, "this batch")
+        return _win_loss(self.preferences[:, candidate, baseline], "batch")
 
     def __getitem__(self, index: int) -> Credit:
         row = self.preferences[index]
@@ -144,65 +163,271 @@ class CreditBatch:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Tally:
-    """Wins, losses and ties of one ranker against another over many impressions.
-
-    For probabilistic credit an impression contributes fractionally: its expected outcome
-    ``e`` adds ``max(e, 0)`` to wins and ``max(-e, 0)`` to losses, and ``1 - |e|`` to ties.
-    """
-
-    wins: float
-    losses: float
-    ties: float
-
-    @property
-    def n(self) -> float:
-        """Impressions counted."""
-        return self.wins + self.losses + self.ties
-
-    def __str__(self) -> str:
-        return f"wins={self.wins:g} losses={self.losses:g} ties={self.ties:g}"
+def _check_pair(candidate: Any, baseline: Any, n_rankers: int, where: str) -> tuple[int, int]:
+    """Two distinct ranker indices in ``range(n_rankers)`` (no negative indexing)."""
+    upper = n_rankers - 1
+    candidate = check_int("candidate", candidate, minimum=0)
+    baseline = check_int("baseline", baseline, minimum=0)
+    for name, value in (("candidate", candidate), ("baseline", baseline)):
+        if value > upper:
+            msg = (
+                f"`{name}` must be a ranker index in [0, {upper}], got {value}: {where} "
+                f"compares {n_rankers} rankers"
+            )
+            raise InvalidArgument(msg)
+    if candidate == baseline:
+        msg = f"`candidate` and `baseline` must be two different rankers, got {candidate} for both"
+        raise InvalidArgument(msg)
+    return candidate, baseline
 
 
-def _tally_array(outcomes: np.ndarray) -> Tally:
+def _check_outcomes(outcomes: np.ndarray, name: str) -> None:
+    bad = ~((outcomes >= -1.0) & (outcomes <= 1.0))  # NaN fails both comparisons
+    if bad.any():
+        index = int(np.flatnonzero(bad)[0])
+        msg = (
+            f"`{name}` has the outcome {float(outcomes[index])!r} at impression {index}; a "
+            "preference lies in [-1, 1] (a NaN or larger value means a broken credit)"
+        )
+        raise InvalidArgument(msg)
+
+
+def _win_loss(outcomes: np.ndarray, name: str) -> WinLoss:
+    from interleave.stats import WinLoss
+
     outcomes = np.asarray(outcomes, dtype=float)
-    wins = float(np.clip(outcomes, 0, None).sum())
-    losses = float(np.clip(-outcomes, 0, None).sum())
-    ties = float((1.0 - np.abs(outcomes)).sum())
-    return Tally(wins, losses, ties)
+    _check_outcomes(outcomes, name)
+    wins_mask = outcomes == 1.0
+    losses_mask = outcomes == -1.0
+    n_wins = int(np.count_nonzero(wins_mask))
+    n_losses = int(np.count_nonzero(losses_mask))
+    n_ties = int(np.count_nonzero(outcomes == 0.0))
+    if n_wins + n_losses + n_ties == outcomes.size:  # whole outcomes: int counts
+        return WinLoss(n_wins, n_losses, n_ties)
+    return WinLoss(
+        float(np.clip(outcomes, 0.0, None).sum()),
+        float(np.clip(-outcomes, 0.0, None).sum()),
+        float((1.0 - np.abs(outcomes)).sum()),
+    )
 
 
-def tally(credits: Iterable[Credit], i: int = 0, j: int = 1) -> Tally:
-    """Wins, losses and ties of ranker ``i`` against ranker ``j`` over many credits.
+def tally(
+    credits: Iterable[Credit], candidate: int = 1, baseline: int = 0, **renamed: Any
+) -> WinLoss:
+    """The candidate ranker's wins, losses and ties against the baseline over many credits.
+
+    Parameters
+    ----------
+    credits
+        :class:`Credit` records (any iterable), or a :class:`CreditBatch`.
+    candidate, baseline
+        Ranker indices (by default ranker 1, the candidate, against ranker 0, production).
+        A win is an impression that prefers ``candidate`` to ``baseline``.
+
+    Returns
+    -------
+    interleave.stats.WinLoss
+        Int counts when every outcome is -1, 0 or +1; fractional (probabilistic) outcomes
+        count as the module docstring says.
 
     Examples
     --------
-    >>> a = Credit("team_draft", (1.0, 0.0), ((0.0, 1.0), (-1.0, 0.0)))
+    >>> a = Credit("team_draft", (0.0, 1.0), ((0.0, -1.0), (1.0, 0.0)))
     >>> b = Credit("team_draft", (0.0, 0.0), ((0.0, 0.0), (0.0, 0.0)))
-    >>> str(tally([a, a, b]))
-    'wins=2 losses=0 ties=1'
+    >>> tally([a, a, b])
+    WinLoss(n_wins=2, n_losses=0, n_ties=1)
+    >>> p = Credit("probabilistic", (0.4, 0.6), ((0.0, -0.5), (0.5, 0.0)))
+    >>> tally([p, a])
+    WinLoss(n_wins=1.5, n_losses=0.0, n_ties=0.5)
     """
-    return _tally_array(np.fromiter((c.preferences[i][j] for c in credits), dtype=float))
-
-
-def per_group_preference(groups: Any, outcomes: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean outcome per group (user or query): the unit of a paired test on per-user preference.
-
-    Returns ``(group_ids, mean_outcome, n_impressions)``, groups in sorted order.
-    """
-    groups = np.asarray(groups)
-    outcomes = np.asarray(outcomes, dtype=float)
-    if groups.shape != outcomes.shape or groups.ndim != 1:
+    if renamed:
+        names = ", ".join(f"{name}={short_repr(value)}" for name, value in renamed.items())
         msg = (
-            f"`groups` and `outcomes` must be 1-d arrays of the same length, got shapes "
-            f"{groups.shape} and {outcomes.shape}"
+            f"tally() got {names}; it takes `candidate` and `baseline` ranker indices "
+            "(i and j were renamed: tally(credits, candidate=1, baseline=0))"
         )
         raise InvalidArgument(msg)
-    if groups.size == 0:
+    if isinstance(credits, CreditBatch):
+        return credits.win_loss(candidate, baseline)
+    if isinstance(credits, (str, bytes, Credit)) or not isinstance(credits, Iterable):
+        msg = (
+            f"`credits` must be an iterable of Credit records, got {short_repr(credits)} of type "
+            f"{type(credits).__name__}"
+        )
+        raise InvalidArgument(msg)
+    candidate = check_int("candidate", candidate, minimum=0)
+    baseline = check_int("baseline", baseline, minimum=0)
+    outcomes = []
+    checked_k = -1
+    for index, credit in enumerate(credits):
+        if not isinstance(credit, Credit):
+            msg = (
+                f"`credits[{index}]` must be a Credit, got {short_repr(credit)} of type "
+                f"{type(credit).__name__}"
+            )
+            raise InvalidArgument(msg)
+        k = len(credit.preferences)
+        if k != checked_k:
+            _check_pair(candidate, baseline, k, f"`credits[{index}]`")
+            checked_k = k
+        outcomes.append(credit.preferences[candidate][baseline])
+    if not outcomes:
+        _check_pair(candidate, baseline, max(candidate, baseline) + 1, "")
+    try:
+        array = np.array(outcomes, dtype=float)
+    except (TypeError, ValueError) as error:
+        msg = f"`credits` hold a preference that is not a number: {error}"
+        raise InvalidArgument(msg) from None
+    return _win_loss(array, "credits")
+
+
+@dataclass(frozen=True, eq=False)
+class GroupPreference:
+    """Mean outcome per group (user or query): one number per unit for a paired test.
+
+    Heavy users click on many impressions; averaging per user first makes each user count once,
+    so a test over users is not anti-conservative the way one over impressions is.
+
+    Attributes
+    ----------
+    groups
+        The group ids, sorted.
+    mean_outcome
+        Per group, the mean of its impressions' outcomes (each in [-1, 1]).
+    n_impressions
+        Per group, how many impressions it had.
+
+    Examples
+    --------
+    >>> pref = per_group_preference(["u2", "u1", "u2", "u1"], [1, -1, 0, 1])
+    >>> str(pref)
+    'GroupPreference: 2 groups, 4 impressions, mean per-group outcome 0.25'
+    >>> pref.mean_outcome.tolist()
+    [0.0, 0.5]
+    """
+
+    groups: np.ndarray
+    mean_outcome: np.ndarray
+    n_impressions: np.ndarray
+
+    def __len__(self) -> int:
+        return self.groups.shape[0]
+
+    @property
+    def n_groups(self) -> int:
+        """Number of groups (users or queries)."""
+        return self.groups.shape[0]
+
+    @property
+    def mean(self) -> float:
+        """The mean over groups of the per-group mean outcome (each group counts once)."""
+        return float(self.mean_outcome.mean())
+
+    def paired_test(self, **kwargs: Any) -> PairedTestResult:
+        """:func:`interleave.stats.paired_test` over the per-group means (``kwargs`` passed on)."""
+        from interleave.stats import paired_test
+
+        return paired_test(self.mean_outcome, **kwargs)
+
+    def __str__(self) -> str:
+        return (
+            f"GroupPreference: {self.n_groups} groups, {int(self.n_impressions.sum())} "
+            f"impressions, mean per-group outcome {self.mean:.4g}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict of the three columns."""
+        return {
+            "groups": self.groups.tolist(),
+            "mean_outcome": self.mean_outcome.tolist(),
+            "n_impressions": self.n_impressions.tolist(),
+        }
+
+    def to_frame(self) -> pl.DataFrame:
+        """The three columns as a polars DataFrame, one row per group."""
+        import polars as pl
+
+        return pl.DataFrame(self.to_dict())
+
+
+def _group_ids(groups: Any) -> np.ndarray:
+    """Group ids as an int or str array; None, floats, bools and mixtures named."""
+    if isinstance(groups, (str, bytes)) or groups is None:
+        msg = f"`groups` must be a list of group ids, got {short_repr(groups)}"
+        raise InvalidArgument(msg)
+    array = groups if isinstance(groups, np.ndarray) else np.asarray(groups, dtype=object)
+    if array.ndim != 1:
+        msg = f"`groups` must be one-dimensional, got shape {array.shape}"
+        raise InvalidArgument(msg)
+    if array.dtype.kind in "iuU":
+        return array
+    if array.dtype.kind == "O":
+        values = array.tolist()
+        if all(
+            isinstance(g, (int, np.integer)) and not isinstance(g, (bool, np.bool_)) for g in values
+        ):
+            return np.array(
+                [int(g) for g in values], dtype=object if values and _wide(values) else np.int64
+            )
+        if all(isinstance(g, str) for g in values):
+            return np.array(values, dtype=str)
+        for index, g in enumerate(values):
+            ok = isinstance(g, str) or (
+                isinstance(g, (int, np.integer)) and not isinstance(g, (bool, np.bool_))
+            )
+            if not ok:
+                msg = (
+                    f"`groups[{index}]` must be an int or str group id, got {short_repr(g)} of "
+                    f"type {type(g).__name__}; drop or label impressions without a group"
+                )
+                raise InvalidArgument(msg)
+        msg = "`groups` mixes int and str ids; use one id type (e.g. str for every group)"
+        raise InvalidArgument(msg)
+    msg = (
+        f"`groups` must hold int or str ids, got an array of dtype {array.dtype}; convert the "
+        "ids (e.g. user ids read as floats) to int or str"
+    )
+    raise InvalidArgument(msg)
+
+
+def _wide(values: list[int]) -> bool:
+    return min(values) < -(2**63) or max(values) >= 2**63
+
+
+def per_group_preference(groups: Any, outcomes: Any) -> GroupPreference:
+    """Mean outcome per group (user or query): the unit of a paired test on per-user preference.
+
+    Parameters
+    ----------
+    groups
+        Per impression, its group id (int or str; never None).
+    outcomes
+        Per impression, the candidate's preference in [-1, 1] (e.g. ``CreditBatch.outcome`` or
+        ``[c.preferences[1][0] for c in credits]``).
+
+    Returns
+    -------
+    GroupPreference
+        Groups in sorted order with their mean outcome and impression count;
+        ``.paired_test()`` tests whether the mean per-group preference differs from 0.
+    """
+    group_ids = _group_ids(groups)
+    try:
+        values = np.asarray(outcomes, dtype=float)
+    except (TypeError, ValueError):
+        msg = f"`outcomes` must be numbers in [-1, 1], got {short_repr(outcomes)}"
+        raise InvalidArgument(msg) from None
+    if group_ids.shape != values.shape:
+        msg = (
+            f"`groups` and `outcomes` must be 1-d arrays of the same length, got shapes "
+            f"{group_ids.shape} and {values.shape}"
+        )
+        raise InvalidArgument(msg)
+    if group_ids.size == 0:
         msg = "`outcomes` is empty; there is nothing to aggregate"
         raise InvalidArgument(msg)
-    ids, index = np.unique(groups, return_inverse=True)
+    _check_outcomes(values, "outcomes")
+    ids, index = np.unique(group_ids, return_inverse=True)
     counts = np.bincount(index)
-    means = np.bincount(index, weights=outcomes) / counts
-    return ids, means, counts
+    means = np.bincount(index, weights=values) / counts
+    return GroupPreference(ids, means, counts)
