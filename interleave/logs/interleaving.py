@@ -172,8 +172,10 @@ def _sum_groups(frames: list[pl.DataFrame], keys: list[str]) -> pl.DataFrame:
     frames = [f for f in frames if f.height]
     if not frames:
         return frames_or_empty(keys)
+    if len(frames) == 1:
+        return frames[0]
     merged = pl.concat(frames, how="vertical_relaxed")
-    return merged.group_by(keys).agg(pl.col(c).sum() for c in _SUMS).sort(keys, nulls_last=True)
+    return merged.group_by(keys).agg(pl.col(c).sum() for c in _SUMS)
 
 
 def frames_or_empty(keys: list[str]) -> pl.DataFrame:
@@ -205,6 +207,8 @@ def merge_statistics(parts: Iterable[InterleavingStatistics]) -> InterleavingSta
 def _padded(values: np.ndarray, lengths: np.ndarray, width: int, fill: int) -> np.ndarray:
     """Ragged rows (flat ``values``, row ``lengths``) as a dense (n, width) array."""
     n = lengths.shape[0]
+    if values.size == n * width:  # every row full: a reshape, no scatter
+        return values.astype(np.int64, copy=False).reshape(n, width)
     out = np.full((n, width), fill, dtype=np.int64)
     if values.size:
         rows = np.repeat(np.arange(n), lengths)
@@ -218,6 +222,15 @@ def _first_bad(frame: pl.DataFrame, mask: np.ndarray) -> str:
     return repr(frame["impression_id"][int(np.flatnonzero(mask)[0])])
 
 
+def _flat(series: pl.Series, name: str) -> np.ndarray:
+    """The elements of a list column, row after row; a null element is an error."""
+    flat = series.explode(empty_as_null=False, keep_nulls=False)
+    if flat.null_count():
+        msg = f"`{name}` holds {flat.null_count()} null element(s); give ints only"
+        raise InvalidArgument(msg)
+    return flat.to_numpy()
+
+
 def _list_column(frame: pl.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
     series = frame[name]
     if series.null_count():
@@ -228,13 +241,13 @@ def _list_column(frame: pl.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray
         )
         raise InvalidArgument(msg)
     lengths = series.list.len().to_numpy().astype(np.int64)
-    return series.explode().drop_nulls().to_numpy(), lengths
+    return _flat(series, name), lengths
 
 
-def _click_positions(
-    frame: pl.DataFrame, click_rows: pl.DataFrame | None, n_shown: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """(row, position) of every valid click, and the counts of what was dropped."""
+def _click_mask(
+    frame: pl.DataFrame, click_rows: pl.DataFrame | None, n_shown: np.ndarray, width: int
+) -> tuple[np.ndarray, dict[str, int]]:
+    """The valid clicks as a bool (n, width) mask, and the counts of what was dropped."""
     rows_parts: list[np.ndarray] = []
     pos_parts: list[np.ndarray] = []
     counts = {"n_unknown_clicks": 0}
@@ -242,7 +255,7 @@ def _click_positions(
         series = frame["clicks"].fill_null([])
         lengths = series.list.len().to_numpy().astype(np.int64)
         rows_parts.append(np.repeat(np.arange(frame.height), lengths))
-        pos_parts.append(series.explode().drop_nulls().to_numpy().astype(np.int64))
+        pos_parts.append(_flat(series, "clicks").astype(np.int64))
     if click_rows is not None and click_rows.height:
         check_columns(click_rows.schema, "clicks", source="the click rows")
         left, right = frame.schema["impression_id"], click_rows.schema["impression_id"]
@@ -262,27 +275,54 @@ def _click_positions(
         known = joined.filter(~unknown)
         rows_parts.append(known["_row"].to_numpy().astype(np.int64))
         pos_parts.append(known["position"].to_numpy())
+    mask = np.zeros((frame.height, width), dtype=bool)
     if not rows_parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, {**counts, "n_duplicate_clicks": 0, "n_clicks_beyond_list": 0}
-    rows = np.concatenate(rows_parts)
-    positions = np.concatenate(pos_parts)
+        return mask, {**counts, "n_duplicate_clicks": 0, "n_clicks_beyond_list": 0}
+    rows = rows_parts[0] if len(rows_parts) == 1 else np.concatenate(rows_parts)
+    positions = pos_parts[0] if len(pos_parts) == 1 else np.concatenate(pos_parts)
     inside = (positions >= 0) & (positions < n_shown[rows])
-    counts["n_clicks_beyond_list"] = int((~inside).sum())
-    rows, positions = rows[inside], positions[inside]
-    width = int(n_shown.max(initial=0)) + 1
-    code = np.unique(rows * width + positions)
-    counts["n_duplicate_clicks"] = int(rows.size - code.size)
-    return code // width, code % width, counts
+    counts["n_clicks_beyond_list"] = int(inside.size - np.count_nonzero(inside))
+    if counts["n_clicks_beyond_list"]:
+        rows, positions = rows[inside], positions[inside]
+    mask[rows, positions] = True
+    counts["n_duplicate_clicks"] = int(rows.size - np.count_nonzero(mask))
+    return mask, counts
 
 
-def _params_of(frame: pl.DataFrame) -> list[str]:
-    if "params" not in frame.columns:
-        return [""] * frame.height
-    column = frame["params"]
-    if column.dtype == pl.String or column.dtype == pl.Null:
-        return column.fill_null("").to_list()
-    return column.struct.json_encode().fill_null("").to_list()
+def _method_groups(frame: pl.DataFrame) -> list[tuple[str, str, np.ndarray | None]]:
+    """(method, params JSON, rows) per configuration in the frame; rows None means all rows."""
+    if frame["method"].null_count():
+        msg = "`method` is null in some impressions; every impression names its method"
+        raise InvalidArgument(msg)
+    if "params" not in frame.columns or frame.schema["params"] == pl.Null:
+        params = pl.lit("")
+    elif frame.schema["params"] == pl.String:
+        params = pl.col("params").fill_null("")
+    else:
+        params = pl.col("params").struct.json_encode().fill_null("")
+    keys = frame.select(pl.col("method").cast(pl.String), params.alias("params"))
+    distinct = keys.unique()
+    if distinct.height == 1:
+        return [(distinct["method"][0], distinct["params"][0], None)]
+    indexed = keys.with_row_index("_row").group_by("method", "params", maintain_order=True)
+    return [
+        (name, text, rows.to_numpy())
+        for name, text, rows in indexed.agg(pl.col("_row")).iter_rows()
+    ]
+
+
+def _parse_params(text: str) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        config = json.loads(text)
+    except ValueError:
+        msg = f"`params` must be a JSON object of the method's configuration, got {text!r}"
+        raise InvalidArgument(msg) from None
+    if not isinstance(config, dict):
+        msg = f"`params` must be a JSON object of the method's configuration, got {text!r}"
+        raise InvalidArgument(msg)
+    return config
 
 
 def _ranks_array(frame: pl.DataFrame, k_hint: int | None, width: int) -> np.ndarray | None:
@@ -304,9 +344,12 @@ def _ranks_array(frame: pl.DataFrame, k_hint: int | None, width: int) -> np.ndar
             f"{_first_bad(frame, bad)} has {int(per_row[bad][0])}"
         )
         raise InvalidArgument(msg)
-    inner = frame["ranks"].explode()
+    inner = frame["ranks"].explode(empty_as_null=False, keep_nulls=False)
+    if inner.null_count():
+        msg = "`ranks` holds a null ranking; give one list of ranks per ranker"
+        raise InvalidArgument(msg)
     lengths = inner.list.len().to_numpy().astype(np.int64)
-    values = inner.explode().drop_nulls().to_numpy()
+    values = _flat(inner, "ranks")
     dense = _padded(values, lengths, width, -1)  # (n * k, width), row-major by impression
     return dense.reshape(frame.height, k, width).transpose(1, 0, 2)
 
@@ -332,20 +375,13 @@ def _credit(
     """Preference for the candidate per impression, credit totals, methods used."""
     ranks = _ranks_array(frame, None, teams.shape[1])
     lengths = _lengths_array(frame)
-    methods = frame["method"].to_list()
-    params = _params_of(frame)
     outcome = np.zeros(frame.height)
     credit = [0.0, 0.0]
-    groups: dict[tuple[str, str], list[int]] = {}
-    for i, key in enumerate(zip(methods, params, strict=True)):
-        groups.setdefault(key, []).append(i)
-    for (name, text), members in groups.items():
-        if name is None:
-            msg = "`method` is null in some impressions; every impression names its method"
-            raise InvalidArgument(msg)
-        config = json.loads(text) if text else None
+    groups = _method_groups(frame)
+    for name, text, members in groups:
+        config = _parse_params(text)
         method = method_named(name, config)
-        rows = np.asarray(members) if len(groups) > 1 else slice(None)
+        rows = slice(None) if members is None else members
         batch = InterleavingBatch.from_columns(
             method,
             teams[rows],
@@ -367,7 +403,7 @@ def _credit(
         outcome[rows] = result.preferences[:, candidate, baseline]
         credit[0] += float(result.scores[:, candidate].sum())
         credit[1] += float(result.scores[:, baseline].sum())
-    return outcome, credit[0], credit[1], sorted({name for name, _ in groups})
+    return outcome, credit[0], credit[1], sorted({name for name, _, _ in groups})
 
 
 def interleaving_statistics(
@@ -404,7 +440,7 @@ def interleaving_statistics(
     ...     "teams": [[1, 0], [0, 1], [1, 0]], "clicks": [[0], [1], []],
     ... })
     >>> stats = interleaving_statistics(log)
-    >>> stats.by_user_period.select("user_id", "n_wins", "n_losses").rows()
+    >>> stats.by_user_period.sort("user_id").select("user_id", "n_wins", "n_losses").rows()
     [('u', 2.0, 0.0), ('v', 0.0, 0.0)]
     """
     if not isinstance(exposures, pl.DataFrame):
@@ -420,7 +456,10 @@ def interleaving_statistics(
         msg = f"`candidate` and `baseline` must be different rankers, got {candidate} for both"
         raise InvalidArgument(msg)
     n_rows = exposures.height
-    frame = exposures.filter(pl.col("impression_id").is_first_distinct())
+    if exposures["impression_id"].n_unique() == n_rows:  # the usual case, and cheaper to ask
+        frame = exposures
+    else:
+        frame = exposures.filter(pl.col("impression_id").is_first_distinct())
     users_are_impressions = "user_id" not in frame.columns
     counts = {"n_rows": n_rows, "n_duplicate_impressions": n_rows - frame.height}
     if frame.height == 0:
@@ -443,21 +482,19 @@ def interleaving_statistics(
         raise InvalidArgument(msg)
     width = max(int(item_lengths.max(initial=0)), 1)
     teams = _padded(team_values, team_lengths, width, -1)
-    rows, positions, click_counts = _click_positions(frame, click_rows, item_lengths)
+    clicks, click_counts = _click_mask(frame, click_rows, item_lengths, width)
     counts.update(click_counts)
-    clicks = np.zeros((frame.height, width), dtype=bool)
-    clicks[rows, positions] = True
-    counts["n_clicks"] = int(rows.size)
-    counts["n_clicked_impressions"] = int(clicks.any(axis=1).sum())
+    counts["n_clicks"] = int(np.count_nonzero(clicks))
+    counts["n_clicked_impressions"] = int(np.count_nonzero(clicks.any(axis=1)))
     outcome, credit_candidate, credit_baseline, methods = _credit(
         frame, teams, item_lengths, clicks, candidate, baseline
     )
     unit = "impression_id" if users_are_impressions else "user_id"
     per = frame.select(
-        pl.col(unit).cast(pl.String).alias("user_id"),
-        (pl.col("query_id").cast(pl.String) if "query_id" in frame.columns else pl.lit(None))
-        .cast(pl.String)
-        .alias("query_id"),
+        pl.col(unit).alias("user_id"),
+        (
+            pl.col("query_id") if "query_id" in frame.columns else pl.lit(None, dtype=pl.String)
+        ).alias("query_id"),
         period_of(frame, every).alias("period"),
     ).with_columns(pl.Series("outcome", outcome))
     sums = [
@@ -473,9 +510,9 @@ def interleaving_statistics(
         (1 - pl.col("outcome").abs()).sum().alias("n_ties"),
     ]
     keys = ["user_id", "period"]
-    by_user_period = per.group_by(keys).agg(sums).sort(keys, nulls_last=True)
+    by_user_period = per.group_by(keys).agg(sums)
     if "query_id" in frame.columns:
-        by_query = per.group_by("query_id").agg(sums).sort("query_id", nulls_last=True)
+        by_query = per.group_by("query_id").agg(sums)
     else:
         by_query = frames_or_empty(["query_id"])
     return InterleavingStatistics(
