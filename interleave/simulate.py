@@ -45,7 +45,7 @@ click         Boolean whether the simulated user clicked it
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,7 @@ __all__ = [
     "ARM_SHADOW",
     "EXPOSURE_SCHEMA",
     "Look",
+    "RequestKeys",
     "Requests",
     "SimulationResult",
     "World",
@@ -96,6 +97,31 @@ _MAX_GRADE = 2
 _GRADE_SHARES = (0.6, 0.3, 0.1)
 
 
+class RequestKeys(Sequence):
+    """``f"req_{id}"`` for each request id, formatted when read (most strategies never read them).
+
+    Examples
+    --------
+    >>> keys = RequestKeys(np.arange(5))
+    >>> len(keys), keys[3], list(keys[1:3])
+    (5, 'req_3', ['req_1', 'req_2'])
+    """
+
+    def __init__(self, request_id: np.ndarray) -> None:
+        self._ids = request_id
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return RequestKeys(self._ids[index])
+        return f"req_{int(self._ids[index])}"
+
+    def __iter__(self) -> Iterator[str]:
+        return (f"req_{i}" for i in self._ids.tolist())
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Requests:
     """Requests in arrival order: who asked, for which context, when."""
@@ -109,9 +135,9 @@ class Requests:
         return self.request_id.shape[0]
 
     @property
-    def keys(self) -> list[str]:
-        """The request keys routing reads (``req_<id>``, the seed document's ids)."""
-        return [f"req_{i}" for i in self.request_id.tolist()]
+    def keys(self) -> RequestKeys:
+        """The request keys routing reads (``req_<id>``, the seed document's ids), made lazily."""
+        return RequestKeys(self.request_id)
 
     def take(self, rows: slice) -> Requests:
         """The requests in ``rows``."""
@@ -404,6 +430,7 @@ class World:
             getattr(strategy, "method", None),
             frozenset(getattr(strategy, "needs", ())),
             rng_for(self.seed, "clicks", name),
+            keep=False,
         )
         return look
 
@@ -452,7 +479,7 @@ class World:
             # Routing does not depend on what was learnt: serve every request in one vectorised
             # pass (one batch interleaving per context), then let the strategy read it look by look.
             arms = np.asarray(strategy.route(state, keys, requests.user), dtype=np.int8)
-            whole, exposure = self._serve(requests, arms, method, needs, clicks_rng)
+            whole, exposure = self._serve(requests, arms, method, needs, clicks_rng, keep_exposures)
             if keep_exposures:
                 frames.append(exposure)
         for start in range(0, n_requests, look_every):
@@ -462,7 +489,7 @@ class World:
             else:
                 chunk = requests.take(rows)
                 arms = np.asarray(strategy.route(state, keys[rows], chunk.user), dtype=np.int8)
-                look, exposure = self._serve(chunk, arms, method, needs, clicks_rng)
+                look, exposure = self._serve(chunk, arms, method, needs, clicks_rng, keep_exposures)
                 if keep_exposures:
                     frames.append(exposure)
             state = strategy.update(state, look)
@@ -485,6 +512,7 @@ class World:
         method: Any,
         needs: frozenset,
         rng: np.random.Generator,
+        keep: bool = True,
     ) -> tuple[Look, dict[str, np.ndarray]]:
         n, depth = len(chunk), self.depth
         if arms.shape != (n,):
@@ -498,15 +526,18 @@ class World:
         )
         serves_candidate = (arms == ARM_CANDIDATE) & ~error
         shown = np.where(serves_candidate[:, None], candidate, production)
-        teams = np.where(serves_candidate, 1, 0).astype(np.int8)[:, None].repeat(depth, axis=1)
+        teams = np.empty((n, depth), dtype=np.int8)
+        teams[...] = serves_candidate[:, None]
         interleaved = np.flatnonzero(arms == ARM_INTERLEAVED)
         batches = []
         if interleaved.size:
             if method is None:
                 msg = "the strategy routed requests to interleaving but has no `method`"
                 raise InvalidArgument(msg)
-            for query in np.unique(chunk.query[interleaved]).tolist():
-                rows = interleaved[chunk.query[interleaved] == query]
+            # One batch per context: sort the interleaved requests by context once.
+            order = interleaved[np.argsort(chunk.query[interleaved], kind="stable")]
+            contexts, starts = np.unique(chunk.query[order], return_index=True)
+            for query, rows in zip(contexts.tolist(), np.split(order, starts[1:]), strict=True):
                 batch = method.interleave_batch(
                     [self.production[query].tolist(), self.candidate[query].tolist()],
                     len(rows),
@@ -547,6 +578,8 @@ class World:
             candidate,
             counterfactual,
         )
+        if not keep:
+            return look, {}
         shown_arm = np.where(
             serves_candidate, ARM_CANDIDATE, np.where(arms == ARM_INTERLEAVED, 2, 0)
         )

@@ -23,12 +23,14 @@ The arm codes and the :class:`~interleave.simulate.Look` a strategy reads are th
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
+from interleave.errors import InvalidArgument
 from interleave.keys import key_digest
 
 __all__ = [
@@ -49,22 +51,36 @@ CONTINUE = "keep collecting"
 _TWO_TO_64 = float(1 << 64)
 
 
-def routing_uniforms(seed: int, salt: str, keys: Sequence[Any]) -> np.ndarray:
-    """A uniform in [0, 1) per key: the first 8 bytes of BLAKE2b(seed, salt, key).
+def routing_uniforms(seed: int, salt: str, keys: Iterable[Any]) -> np.ndarray:
+    """A uniform in [0, 1) per key: the routing coin of (seed, salt, key).
 
-    The per-request routing coin: the same (seed, salt, key) gives the same number in any process.
+    BLAKE2b keyed with ``key_digest(seed, salt)`` (the canonical encoding of the experiment and
+    the strategy) over the request key tagged with its type (``s`` + UTF-8 for a str, ``i`` +
+    decimal for an int), first 8 bytes as an integer over 2^64. The same (seed, salt, key) gives
+    the same number in any process; keying the hash once per experiment keeps each coin under a
+    microsecond, so a million requests route in about a second.
 
     Examples
     --------
     >>> u = routing_uniforms(42, "ab", ["req_0", "req_1"])
-    >>> bool(u[0] == routing_uniforms(42, "ab", ["req_0"])[0])
-    True
+    >>> bool(u[0] == routing_uniforms(42, "ab", ["req_0"])[0]), bool(0 <= u[1] < 1)
+    (True, True)
     """
-    return np.fromiter(
-        (int.from_bytes(key_digest(seed, salt, key)[:8], "little") / _TWO_TO_64 for key in keys),
-        dtype=float,
-        count=len(keys),
-    )
+    secret = key_digest(seed, salt)
+    blake2b = hashlib.blake2b
+
+    def coin(key: Any) -> float:
+        if type(key) is str:
+            raw = b"s" + key.encode("utf-8")
+        elif isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            raw = b"i" + str(int(key)).encode("ascii")
+        else:
+            msg = f"a request key must be a str or an int, got {key!r} of type {type(key).__name__}"
+            raise InvalidArgument(msg)
+        return int.from_bytes(blake2b(raw, key=secret, digest_size=8).digest(), "little")
+
+    coins = np.fromiter(map(coin, keys), dtype=np.uint64)
+    return coins / _TWO_TO_64
 
 
 class Strategy(Protocol):
