@@ -100,11 +100,11 @@ def _pieces(path: Path, separators: bytes) -> Iterator[tuple[int, str]]:
 
     ``separators`` are single ASCII bytes; a cut there never splits a UTF-8 character.
     """
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
     line = 1
     pending: list[bytes] = []
     try:
+        with path.open("rb") as probe:
+            gzipped = probe.read(2) == b"\x1f\x8b"
         with gzip.open(path, "rb") if gzipped else path.open("rb") as handle:
             while block := handle.read(CHUNK_BYTES):
                 cut = max(block.rfind(bytes([s])) for s in separators)
@@ -121,6 +121,9 @@ def _pieces(path: Path, separators: bytes) -> Iterator[tuple[int, str]]:
         raise LogFormatError(
             path, ended, "a complete, uncorrupted gzip stream", f"{type(error).__name__}: {error}"
         ) from None
+    except OSError as error:  # permissions, a vanished file, an I/O error
+        msg = f"`path` {str(path)!r} cannot be read: {error}"
+        raise InvalidArgument(msg) from None
     data = b"".join(pending)
     if data:
         yield line, _decode(path, data, line)

@@ -166,6 +166,20 @@ def test_a_path_that_is_not_a_file_name_is_refused_naming_path(reader: Any, path
 
 
 @pytest.mark.parametrize("reader", READERS)
+def test_an_unreadable_file_is_refused_naming_path(
+    reader: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_bytes(tmp_path, GOOD[reader])
+
+    def denied(self: Path, *args: Any, **kwargs: Any) -> Any:
+        # What open() raises for a mode-000 file (tests may run as root, who can read it).
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "open", denied)
+    refused(reader, path, match=r"`path` .* cannot be read: .*Permission denied")
+
+
+@pytest.mark.parametrize("reader", READERS)
 def test_an_empty_file_gives_an_empty_frame_of_the_schema(reader: Any, tmp_path: Path) -> None:
     status, frame = bounded(reader, write_bytes(tmp_path, b""))
     assert status == "ok"
