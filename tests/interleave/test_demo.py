@@ -6,8 +6,10 @@ import hashlib
 import itertools
 import json
 import random
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -128,6 +130,16 @@ def test_cli_prints_the_table_and_names_the_deciding_tests(capsys):
         assert f"\n{name}" in out
     assert "mixture SPRT" in out
     assert "decided at" in out
+
+
+def test_the_readme_shows_the_table_the_first_command_prints(capsys):
+    # The README's first command is `interleave demo`; the table it shows must be what it prints.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    shown = re.search(r"```text\n(strategy .*?)```", readme, flags=re.S).group(1).splitlines()
+    assert main(["demo"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    start = printed.index(shown[0])
+    assert printed[start : start + len(shown)] == shown
 
 
 def test_cli_json_holds_every_verdict(capsys):
