@@ -5,6 +5,8 @@
   ``interleave evaluate`` on the command line (:mod:`interleave.logs.command`).
 - :mod:`~interleave.logs.schema`: THE exposure/click schema, defined once; every reader checks it.
 - :func:`scan_log`: read a file lazily, detect its kind, validate its columns.
+- :func:`predict`: a production log and two rankers' outputs -> the predicted online
+  interleaving outcome (fitted PBM, simulated team-draft, IPS counterfactual clicks).
 - The per-partition steps, pure functions of a polars frame to mergeable sufficient statistics:
   :func:`interleaving_statistics` and :func:`ab_statistics` (partitions evaluated apart and
   merged equal the whole; what the distributed engine runs).
@@ -19,6 +21,7 @@ from interleave.logs.interleaving import (
     merge_statistics,
     method_named,
 )
+from interleave.logs.production import ProductionPrediction, predict, to_sessions
 from interleave.logs.readers import LogFileError, LogSource, read_open_bandit, scan_log
 from interleave.logs.sample import sample_log_path
 from interleave.logs.schema import SCHEMAS, check_columns, describe_schema, detect_kind
@@ -33,6 +36,7 @@ __all__ = [
     "LogFileError",
     "LogSource",
     "OffPolicyEstimate",
+    "ProductionPrediction",
     "ab_statistics",
     "check_columns",
     "describe_schema",
@@ -41,7 +45,9 @@ __all__ = [
     "interleaving_statistics",
     "merge_statistics",
     "method_named",
+    "predict",
     "read_open_bandit",
     "sample_log_path",
     "scan_log",
+    "to_sessions",
 ]

@@ -32,12 +32,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         nargs="*",
         metavar="PATH",
         help="log files (.parquet, .csv[.gz], .ndjson): an interleaving log and optional click "
-        "rows, or an A/B log of two policies; the kind is read from the columns. None: the "
-        "embedded sample log",
+        "rows, an A/B log of two policies, or a production log and the two rankers' outputs "
+        "(a prediction); the kind is read from the columns. None: the embedded sample log",
     )
     parser.add_argument(
         "--kind",
-        choices=("interleaving", "clicks", "ab"),
+        choices=("interleaving", "clicks", "ab", "production", "rankings"),
         help="force the layout of every file instead of detecting it from the columns",
     )
     parser.add_argument(
@@ -134,6 +134,17 @@ def plot(evaluation: LogEvaluation, path: str | os.PathLike[str]) -> None:
         raise InvalidArgument(msg) from None
     curve = evaluation.over_time
     figure, axes = plt.subplots(figsize=(7, 4), dpi=120)
+    if evaluation.kind == "production":
+        ranks = curve["rank"].to_list()
+        axes.plot(ranks, curve["observed"].to_list(), marker="o", label="observed in the log")
+        axes.plot(ranks, curve["predicted"].to_list(), marker="x", label="fitted PBM")
+        axes.set_xlabel("rank")
+        axes.set_ylabel("click rate")
+        axes.set_title("Production log: click rate by rank, observed and fitted")
+        axes.legend()
+        figure.tight_layout()
+        _save(figure, path, plt)
+        return
     x = curve["period"].to_list()
     if any(v is None for v in x):
         x = list(range(1, curve.height + 1))
@@ -163,7 +174,10 @@ def plot(evaluation: LogEvaluation, path: str | os.PathLike[str]) -> None:
         axes.set_title("A/B: click-through rate over time")
     axes.legend()
     figure.tight_layout()
+    _save(figure, path, plt)
 
+
+def _save(figure: Any, path: str | os.PathLike[str], plt: Any) -> None:
     def save(temporary: Path) -> None:
         figure.savefig(temporary, format="png")
 
@@ -184,9 +198,10 @@ def _who(value: str | None, kind: str | None) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``interleave evaluate``; exit code 0 (bad input raises, the command prints it)."""
+    kind = {"interleaving": "exposures"}.get(args.kind, args.kind)
     evaluation = evaluate(
         *args.paths,
-        kind=args.kind,
+        kind=kind,
         unit=args.unit,
         every=args.every,
         candidate=_who(args.candidate, args.kind),

@@ -26,8 +26,10 @@ from interleave.logs.interleaving import (
     interleaving_statistics,
     merge_statistics,
 )
+from interleave.logs.production import predict
 from interleave.logs.readers import LogSource, collect, guarded, scan_log
 from interleave.logs.sample import sample_log_path
+from interleave.logs.schema import check_columns, detect_kind
 
 __all__ = ["LogEvaluation", "evaluate"]
 
@@ -41,12 +43,14 @@ class LogEvaluation:
     Attributes
     ----------
     kind
-        ``"interleaving"`` or ``"ab"``.
+        ``"interleaving"``, ``"ab"`` or ``"production"``.
     sources
         The files (or ``"<frame>"``) read.
     result
-        :class:`~interleave.logs.interleaving.InterleavingResult` or
-        :class:`~interleave.logs.ab.ABResult`: the statistics and every test, recomputable.
+        :class:`~interleave.logs.interleaving.InterleavingResult`,
+        :class:`~interleave.logs.ab.ABResult` or
+        :class:`~interleave.logs.production.ProductionPrediction`: the statistics and every
+        test, recomputable.
     seconds
         Wall-clock time of the evaluation.
     """
@@ -82,6 +86,8 @@ def _fmt(value: Any, digits: int = 4) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
+        if value.is_integer() and abs(value) >= 10**digits:
+            return f"{value:,.0f}"
         return f"{value:.{digits}g}"
     return str(value)
 
@@ -108,6 +114,18 @@ def render(evaluation: LogEvaluation) -> str:
                 + ", ".join(
                     f"{k.removeprefix('n_').replace('_', ' ')}: {v:,}" for k, v in quality.items()
                 )
+            )
+    elif evaluation.kind == "production":
+        lines.append(
+            f"PBM fitted on the log (examination by rank: "
+            f"{', '.join(f'{e:.2f}' for e in data['examination'])}); team-draft of baseline "
+            f"{data['baseline']!r} against candidate {data['candidate']!r} simulated "
+            f"{data['n_simulated_per_query']:,} times per query"
+        )
+        if data["n_sessions_left_out"]:
+            lines.append(
+                f"sessions left out (another list length, or clicks beyond it): "
+                f"{data['n_sessions_left_out']:,}"
             )
     else:
         lines.append(f"baseline {data['baseline']!r} against candidate {data['candidate']!r}")
@@ -151,7 +169,7 @@ def render(evaluation: LogEvaluation) -> str:
 
 
 def verdict(evaluation: LogEvaluation) -> str:
-    """One sentence from the always-valid test (the one that tolerates looking at any time)."""
+    """One sentence: the always-valid test's answer (or, for a production log, the prediction)."""
     result = evaluation.result
     if evaluation.kind == "interleaving":
         last = result.over_time.row(-1, named=True)
@@ -164,6 +182,17 @@ def verdict(evaluation: LogEvaluation) -> str:
         return (
             f"verdict: no difference shown yet (always-valid p = {last['pvalue']:.3g} > "
             f"alpha = {result.alpha:g}); keep collecting."
+        )
+    if evaluation.kind == "production":
+        needed = result.impressions_for_power()
+        plan = (
+            f"about {needed:,} interleaved impressions give 95% power"
+            if needed is not None
+            else "no preference is predicted"
+        )
+        return (
+            f"prediction: the candidate wins {100 * result.p_win:.1f}% of impressions, "
+            f"production {100 * result.p_loss:.1f}%; {plan}."
         )
     last = result.over_time.row(-1, named=True)
     if last["pvalue"] <= result.alpha:
@@ -186,8 +215,6 @@ def _sources(paths: Sequence[Any], kind: str | None) -> list[LogSource]:
         if isinstance(item, LogSource):
             found.append(item)
         elif isinstance(item, (pl.DataFrame, pl.LazyFrame)):
-            from interleave.logs.schema import check_columns, detect_kind
-
             frame = item.lazy()
             schema = dict(frame.collect_schema())
             detected = detect_kind(schema, source="the frame") if kind is None else kind
@@ -301,7 +328,8 @@ def evaluate(
     ----------
     *logs
         Paths (Parquet, CSV, NDJSON) or polars frames: an interleaving log (exposures, plus
-        optional click rows), or an A/B log of two policies. None: the embedded sample.
+        optional click rows), an A/B log of two policies, or a production log with the two
+        rankers' outputs (a prediction). None: the embedded sample.
     kind
         Force the layout of every input (``"exposures"``, ``"clicks"``, ``"ab"``); default:
         detected from each input's columns.
@@ -330,7 +358,9 @@ def evaluate(
     started = time.perf_counter()
     batch_size = check_int("batch_size", batch_size, minimum=1)
     if kind is not None:
-        check_one_of("kind", kind, ("exposures", "clicks", "ab", "interleaving"))
+        check_one_of(
+            "kind", kind, ("exposures", "clicks", "ab", "interleaving", "production", "rankings")
+        )
         kind = "exposures" if kind == "interleaving" else kind
     inputs = list(logs) if logs else [sample_log_path()]
     sources = _sources(inputs, kind)
@@ -381,6 +411,24 @@ def evaluate(
             n_opt=10_000.0 if n_opt is None else n_opt,
         )
         return LogEvaluation("ab", names, result, time.perf_counter() - started)
+    if "production" in by_kind or "rankings" in by_kind:
+        if set(by_kind) != {"production", "rankings"}:
+            msg = (
+                "a production log is evaluated with the two rankers' outputs: give one file of "
+                "each (a production log has query_id, items, clicks; rankings have ranker, "
+                f"query_id, item_id, score or rank); got {sorted(by_kind)}"
+            )
+            raise InvalidArgument(msg)
+        log = collect(_concat(by_kind["production"]), "the production log")
+        rankings = collect(_concat(by_kind["rankings"]), "the rankings")
+        result = predict(
+            log,
+            rankings,
+            baseline=baseline,
+            candidate=candidate,
+            alpha=alpha,
+        )
+        return LogEvaluation("production", names, result, time.perf_counter() - started)
     found = ", ".join(str(s) for s in sources)
     msg = (
         f"nothing to evaluate in {found}: give an interleaving log (exposures, with optional "
