@@ -298,12 +298,12 @@ def run_demo(
     progress
         Called as ``progress(strategy, done, total)``.
     """
-    requests = check_int("requests", requests, minimum=1)
-    users = check_int("users", users, minimum=1)
+    requests = check_int("requests", requests, minimum=1, maximum=10**7)
+    users = check_int("users", users, minimum=1, maximum=10**7)
     production_quality = check_real("production_quality", production_quality, low=0.0, high=1.0)
     effect = check_real("effect", effect, low=-production_quality, high=1.0 - production_quality)
     click_model = check_one_of("click_model", click_model, CLICK_MODELS)
-    seeds = check_int("seeds", seeds, minimum=1)
+    seeds = check_int("seeds", seeds, minimum=1, maximum=100)
     seed = check_int("seed", seed, minimum=0)
     interleaver = method_named(method, 10)
     if look_every is None:

@@ -92,6 +92,9 @@ EXPOSURE_SCHEMA = {
 }
 
 _MAX_GRADE = 2
+_MAX_USERS = 10**7
+_MAX_CATALOGUE = 10**7
+_MAX_REQUESTS = 10**7  # a look holds (n, depth) arrays: bound memory before allocating
 # P(grade) of a catalogue item: most items are irrelevant, a few are perfect (as in LETOR-style
 # three-grade judgements, where about two-thirds of judged documents are non-relevant).
 _GRADE_SHARES = (0.6, 0.3, 0.1)
@@ -316,10 +319,17 @@ class World:
         seed
             Everything in the world derives from it.
         """
-        n_users = check_int("n_users", n_users, minimum=1)
-        n_queries = check_int("n_queries", n_queries, minimum=1)
-        depth = check_int("depth", depth, minimum=1)
-        n_items = check_int("n_items", n_items, minimum=depth)
+        n_users = check_int("n_users", n_users, minimum=1, maximum=_MAX_USERS)
+        n_queries = check_int("n_queries", n_queries, minimum=1, maximum=_MAX_CATALOGUE)
+        depth = check_int("depth", depth, minimum=1, maximum=1000)
+        n_items = check_int("n_items", n_items, minimum=depth, maximum=_MAX_CATALOGUE)
+        if n_queries * n_items > _MAX_CATALOGUE:
+            # Checked before the tables are drawn: their size is n_queries x n_items.
+            msg = (
+                f"the catalogue n_queries x n_items = {n_queries} x {n_items} exceeds "
+                f"{_MAX_CATALOGUE:,} items; use fewer contexts or items per context"
+            )
+            raise InvalidArgument(msg)
         production_quality = check_probability("production_quality", production_quality)
         candidate_quality = check_probability("candidate_quality", candidate_quality)
         candidate_error_rate = check_probability("candidate_error_rate", candidate_error_rate)
@@ -403,7 +413,7 @@ class World:
 
     def requests(self, n_requests: int) -> Requests:
         """The first ``n_requests`` requests of this world (the same for every strategy)."""
-        n_requests = check_int("n_requests", n_requests, minimum=1)
+        n_requests = check_int("n_requests", n_requests, minimum=1, maximum=_MAX_REQUESTS)
         arrivals = rng_for(self.seed, "requests")
         users = self.population.draw_users(n_requests, rng=arrivals)
         queries = arrivals.integers(0, self.n_queries, size=n_requests)

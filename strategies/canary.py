@@ -165,6 +165,12 @@ class Canary:
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, minimum=0)
+        if not isinstance(self.stages, (tuple, list)) or len(self.stages) > 100:
+            msg = (
+                f"`stages` must be a tuple of at most 100 increasing fractions ending at 1.0, "
+                f"got {self.stages!r}"
+            )
+            raise InvalidArgument(msg)
         stages = tuple(
             check_real("stages", f, low=0.0, high=1.0, low_open=True) for f in self.stages
         )
