@@ -34,6 +34,7 @@ class ListSampler:
         self.last = len(items) - 1
         # Per list, the shown items and teams as lists, built once (a request copies nothing).
         self._picks = [(list(i), list(t)) for i, t in zip(items, teams, strict=True)]
+        self._records: dict[int, tuple[tuple, tuple, tuple]] = {}  # filled on first use
 
     def sample(self, u: Sequence[float]) -> tuple[list, list[int]]:
         """The list whose cumulative probability first exceeds ``u[0]`` (shared: do not mutate)."""
@@ -52,6 +53,23 @@ class ListSampler:
         table = np.array([[lookup[x] for x in row] for row in self.items], dtype=np.int32)
         team_table = np.array(self.teams, dtype=np.int8).reshape(-1, m)
         return table.reshape(-1, m)[chosen], team_table[chosen]
+
+    def sample_record(
+        self, u: Sequence[float], positions: Sequence[Mapping[Any, int]]
+    ) -> tuple[tuple, tuple, tuple]:
+        """Items, teams and ranks (as tuples, for the record) of the list ``u`` picks.
+
+        Per support list they are built once, on first use (``positions`` are the rankings'
+        rank maps, the same for every request of this solution).
+        """
+        i = bisect.bisect_right(self.cumulative, u[0])
+        i = i if i <= self.last else self.last
+        record = self._records.get(i)
+        if record is None:
+            items = self.items[i]
+            ranks = tuple(tuple(p.get(x, -1) for x in items) for p in positions)
+            record = self._records[i] = (items, self.teams[i], ranks)
+        return record
 
     def lists(self, limit: int) -> dict[tuple, float]:
         """``{items: probability}`` over the support."""
