@@ -162,6 +162,28 @@ def test_every_method_runs_in_the_demo(method):
     assert result.verdict("interleaved").n_requests == 120
 
 
+def test_several_seeds_show_the_spread_of_the_speedup():
+    result = run_demo(requests=3_000, users=300, seeds=2)
+    assert [seed for seed, _, _ in result.spread] == [42, 43]
+    first = result.spread[0]
+    assert first[1] == result.verdict("A/B").requests_to_decide
+    assert first[2] == result.verdict("interleaved").requests_to_decide
+    payload = result.to_dict()["spread"]
+    assert [p["seed"] for p in payload] == [42, 43]
+    assert "over 2 seeds" in str(result)
+
+
+def test_long_runs_show_progress_on_stderr(capsys):
+    from interleave.demo import _progress_bar
+
+    show = _progress_bar()
+    show("A/B", 50, 100)
+    show("A/B", 100, 100)
+    err = capsys.readouterr().err
+    assert "[###############...............] 50/100" in err
+    assert err.endswith("100/100\n")
+
+
 def test_demo_is_reproducible_and_depends_on_the_seed():
     first, again = run_demo(seed=3).to_dict(), run_demo(seed=3).to_dict()
     assert first == again
