@@ -302,12 +302,14 @@ _RELPRED_SCHEMA = {
 
 def _relpred_piece(path: Path, text: str, first_line: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Parse one piece: its result pages (without clicks) and its clicks (line, session, url)."""
+    # Only the split fields are kept (the text of a bad line is joined back for its message).
     lines = (
         _lines(text, first_line)
         .with_columns(pl.col("text").str.strip_chars(_WHITESPACE))
         .filter(pl.col("text") != "")
-        .with_columns(fields=pl.col("text").str.split("\t"))
+        .select("line", fields=pl.col("text").str.split("\t"))
     )
+    del text
     n = pl.col("fields").list.len()
     kind = pl.col("fields").list.get(2, null_on_oob=True)
     field = pl.col("fields").list.get
@@ -318,11 +320,11 @@ def _relpred_piece(path: Path, text: str, first_line: int) -> tuple[pl.DataFrame
     bad = _first_bad(lines, "ok")
     if bad is not None:
         expected = f"{_RELPRED_QUERY} or {_RELPRED_CLICK}"
-        raise LogFormatError(path, bad["line"], expected, bad["text"])
+        raise LogFormatError(path, bad["line"], expected, "\t".join(bad["fields"]))
 
     queries = lines.filter("is_query").select(
         "line",
-        "text",
+        "fields",
         session_id=field(0).pipe(_to_int),
         time_passed=field(1).pipe(_to_int),
         query=field(3),
@@ -337,7 +339,7 @@ def _relpred_piece(path: Path, text: str, first_line: int) -> tuple[pl.DataFrame
     )
     clicks = lines.filter("is_click").select(
         "line",
-        "text",
+        "fields",
         session_id=field(0).pipe(_to_int),
         url=field(3).pipe(_to_int),
         ok=pl.all_horizontal(*(field(i).pipe(_to_int).is_not_null() for i in (0, 1, 3))),
@@ -346,10 +348,11 @@ def _relpred_piece(path: Path, text: str, first_line: int) -> tuple[pl.DataFrame
     if bad_query is not None or bad_click is not None:
         first = min((b for b in (bad_query, bad_click) if b is not None), key=lambda b: b["line"])
         form = _RELPRED_QUERY if first is bad_query else _RELPRED_CLICK
+        found = "\t".join(first["fields"])
         raise LogFormatError(
-            path, first["line"], f"integer fields in {form}: {_ID_EXPECTED}", first["text"]
+            path, first["line"], f"integer fields in {form}: {_ID_EXPECTED}", found
         )
-    return queries.drop("text", "ok"), clicks.select("line", "session_id", "url")
+    return queries.drop("fields", "ok"), clicks.select("line", "session_id", "url")
 
 
 def _relpred_pages_with_clicks(
@@ -449,8 +452,9 @@ def read_yandex_relpred(path: str | os.PathLike[str]) -> pl.DataFrame:
     del matched, clicks, page_lines
     frames = []
     offset = 0
-    for pages in [q for q, _ in pieces]:
-        pieces.pop(0)  # each piece's pages are released as its output is built
+    pieces.reverse()
+    while pieces:
+        pages, _ = pieces.pop()  # each piece's pages are released as its output is built
         end = offset + pages.height
         own = hits.filter(pl.col("page").is_between(offset, end, closed="left"))
         frames.append(_relpred_pages_with_clicks(pages, offset, own))

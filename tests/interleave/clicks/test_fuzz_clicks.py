@@ -670,3 +670,100 @@ def test_user_population_only_raises_our_errors(
     status, clicks = bounded(population.simulate, NAVIGATIONAL, users, [2, 0, 1], rng=seed)
     if status == "ok":
         assert clicks.shape == (len(users), 3)
+
+
+CONSTRUCTORS = [
+    lambda a, b, c: CascadeModel(a, b, stop=c),
+    lambda a, b, c: CascadeModel.preset(c, grades=a),
+    lambda a, b, c: PBM.from_grades(a, b),
+    lambda a, b, c: PBM.inverse_rank(a),
+    lambda a, b, c: UBM.from_grades(a, b),
+    lambda a, b, c: DBN.from_grades(a, b, c),
+    lambda a, b, c: SDBN.from_grades(a, b, c),
+    lambda a, b, c: DCM.from_grades(a, b),
+    lambda a, b, c: DocumentCTR.from_grades(a),
+    lambda a, b, c: RankCTR(a),
+    lambda a, b, c: GlobalCTR(a),
+    lambda a, b, c: PBM(by=c, n_iterations=a),
+    lambda a, b, c: SDBN(by="document", estimator=c, n_iterations=a),
+]
+
+
+@settings(max_examples=300)
+@given(
+    build=st.sampled_from(CONSTRUCTORS),
+    a=hostile_arrays,
+    b=hostile_arrays,
+    c=st.one_of(hostile_scalars, st.sampled_from(["random", "every_rank", "em", "relevance"])),
+)
+def test_constructors_only_raise_our_errors(build: Any, a: Any, b: Any, c: Any) -> None:
+    status, model = bounded(build, a, b, c)
+    if status == "ok" and model.is_fitted and model.by == "relevance":
+        # A model built from parameters answers for grade 0 with probabilities in [0, 1].
+        k = len(model.examination) if isinstance(model, PBM | UBM) else 2
+        status, p = bounded(model.click_probabilities, np.zeros(k, dtype=int), n_impressions=1)
+        if status == "ok":
+            assert np.all((p >= 0.0) & (p <= 1.0))
+
+
+# Columns a session frame may arrive with: right, wrong dtype, nulls, nesting, ragged.
+COLUMNS = {
+    "query": [
+        pl.Series(["a", "b"]),
+        pl.Series([1, 2]),
+        pl.Series(["a", None]),
+        pl.Series(["a", "b"], dtype=pl.Categorical),
+    ],
+    "items": [
+        pl.Series([[1, 2], [3, 4]]),
+        pl.Series([[1, 2], [3]]),
+        pl.Series([[2**64 - 1, 2], [3, 4]], dtype=pl.List(pl.UInt64)),
+        pl.Series([["x", "y"], ["z", "w"]]),
+        pl.Series([[1.5, 2.0], [3.0, 4.0]]),
+        pl.Series([[1, None], [3, 4]]),
+        pl.Series([[[1], [2]], [[3], [4]]]),
+        pl.Series([None, [3, 4]], dtype=pl.List(pl.Int64)),
+        pl.Series([1, 2]),
+    ],
+    "clicks": [
+        pl.Series([[True, False], [False, True]]),
+        pl.Series([[1, 0], [0, 1]]),
+        pl.Series([[True], [False, True]]),
+        pl.Series([[True, None], [False, True]]),
+        pl.Series([[], []], dtype=pl.List(pl.Boolean)),
+        pl.Series([True, False]),
+    ],
+    "relevance": [
+        pl.Series([[0, 1], [2, 0]]),
+        pl.Series([[-1, 1], [2, 0]]),
+        pl.Series([[0, 2**64 - 1], [2, 0]], dtype=pl.List(pl.UInt64)),
+        pl.Series([[0, 10**12], [2, 0]]),
+        pl.Series([[0.5, 1.0], [2.0, 0.0]]),
+        pl.Series([[0, 1], [2]]),
+    ],
+}
+
+
+@st.composite
+def hostile_frames(draw: st.DrawFn) -> Any:
+    if draw(st.integers(0, 9)) == 0:
+        return draw(hostile_arrays)  # not a frame at all
+    columns = {}
+    for name, options in COLUMNS.items():
+        if draw(st.integers(0, 5)) > 0:  # sometimes missing
+            columns[name] = draw(st.sampled_from(options)).alias(name)
+    frame = pl.DataFrame(columns)
+    return frame.head(draw(st.sampled_from([0, 1, 2])))
+
+
+@settings(max_examples=300)
+@given(frame=hostile_frames(), make=st.sampled_from(FITTABLE))
+def test_hostile_session_frames_only_raise_our_errors(frame: Any, make: Any) -> None:
+    bounded(validate_sessions, frame)
+    status, model = bounded(make().fit, frame)
+    if status == "ok":
+        status, evaluation = bounded(model.evaluate, frame)
+        if status == "ok":
+            assert evaluation.log_likelihood <= 0.0
+    for fitted in (NAVIGATIONAL, SDBN().fit(LOG), GlobalCTR(0.5)):
+        bounded(fitted.evaluate, frame)
