@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from interleave import Balanced, TeamDraft
+from interleave import Balanced, Optimized, Probabilistic, TeamDraft
 from interleave.errors import InvalidArgument
 from interleave.logs import (
     InterleavingResult,
@@ -22,7 +22,12 @@ from interleave.stats import paired_test
 
 from ._logs import click_rows, lean_frame, make_records
 
-METHODS = [TeamDraft(length=5), Balanced(length=5)]
+METHODS = [
+    TeamDraft(length=5),
+    Balanced(length=5),
+    Probabilistic(length=5),
+    Optimized(length=5, relax=True),
+]
 
 
 def _sorted(frame):
