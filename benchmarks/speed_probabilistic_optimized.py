@@ -1,33 +1,32 @@
-"""Probabilistic and Optimized interleaving speed: per-request calls, credit, LP solves, batch.
+"""Probabilistic and Optimized interleaving speed, side by side with mpkato/interleaving.
 
-Median per call, two rankings of n items with 50% overlap (shuffled), keyed randomness (the
-live-API path), clicks on 3 positions. "LP solve" is a cold solve (cache cleared before every
-call); interleave calls after the first reuse the cached solution. Targets from issue 2;
-incumbent figures (mpkato/interleaving) from REFERENCES §1.
+Median per call, in one process on the same inputs: two rankings of n items sharing half of
+them (the second shuffled), clicks on 3 positions. Ours runs the live-API path (a fresh request
+key per call, validation, the full record); mpkato binds the rankings to the method object and
+draws from numpy's global state. ``ratio`` is ours / mpkato (below 1: ours is faster). mpkato is
+loaded from ``../shared/anchors`` (``benchmarks/_anchors.py``); where it is absent the comparison
+is skipped and the rows say why. Also: cold LP solves, the batch path, the flow program's share of
+the paper's sensitivity, and the time of ``import interleave`` beside ``import numpy,
+scipy.stats`` (fresh interpreters).
 Run: ``python -m benchmarks speed_probabilistic_optimized``.
 """
 
 from __future__ import annotations
 
-import contextlib
+import statistics
+import subprocess
+import sys
 import time
+from typing import Any
 
 import numpy as np
 
+from benchmarks._anchors import load_mpkato
 from benchmarks._harness import median_seconds
-from interleave import optimized
-from interleave.methods.optimized import Optimized, TooManyCandidates, _list_sensitivity
+from interleave.methods import optimized
+from interleave.methods.optimized import Optimized, TooManyCandidates
+from interleave.methods.optimized_lp import list_sensitivity
 from interleave.methods.probabilistic import Probabilistic
-
-# (case, n) -> (target in microseconds or None, incumbent text)
-TARGETS = {
-    ("Probabilistic.interleave", 10): (None, "90"),
-    ("Probabilistic.interleave", 100): (None, "897"),
-    ("Probabilistic.credit", 10): (200.0, "26,882"),
-    ("Probabilistic.credit", 100): (2000.0, "infeasible (2^n)"),
-    ("Optimized LP solve", 10): (None, "29,000"),
-    ("Optimized LP solve", 100): (1_000_000.0, "crash (TypeError)"),
-}
 
 
 def rankings(n: int, seed: int = 0) -> list[list[int]]:
@@ -43,98 +42,156 @@ def clicks_for(n: int) -> list[int]:
 
 
 def run(quick: bool = False) -> list[dict]:
-    rows = []
     min_time = 0.05 if quick else 0.5
+    mpkato, why = load_mpkato()
+    rows: list[dict] = []
+    rows += _probabilistic_rows(mpkato, why, min_time)
+    rows += _optimized_rows(mpkato, why, min_time, quick)
+    rows += _batch_rows(quick)
+    rows.append(_sensitivity_ratio(20 if quick else 60))
+    rows += _import_rows(3 if quick else 9)
+    return rows
 
-    for n in (10, 100):
+
+# -- side by side ---------------------------------------------------------------------------------
+
+
+def _pair_row(case: str, n: int, ours: float, theirs: float | None, note: str = "") -> dict:
+    row: dict[str, Any] = {"case": case, "n": n, "ours_us": ours * 1e6}
+    if theirs is None:
+        row["mpkato_us"] = "-"
+        row["ratio"] = "-"
+    else:
+        row["mpkato_us"] = theirs * 1e6
+        row["ratio"] = ours / theirs
+    row["note"] = note
+    return row
+
+
+def _probabilistic_rows(mpkato: Any, why: str, min_time: float) -> list[dict]:
+    rows = []
+    for n in (10, 100, 1000):
         pair = rankings(n)
         method = Probabilistic()
-        counter = iter(range(10**9))
-        seconds = median_seconds(
-            lambda m=method, p=pair, c=counter: m.interleave(p, key=f"request-{next(c)}", seed=7),
+        keys = iter(range(10**9))
+        ours = median_seconds(
+            lambda m=method, p=pair, k=keys: m.interleave(p, key=f"request-{next(k)}", seed=7),
             min_time=min_time,
         )
-        rows.append(_row("Probabilistic.interleave", n, seconds))
+        theirs, note = None, why
+        if mpkato is not None:
+            incumbent = mpkato.Probabilistic(pair, max_length=n)
+            theirs = median_seconds(incumbent.interleave, min_time=min_time)
+            note = ""
+        rows.append(_pair_row("Probabilistic.interleave", n, ours, theirs, note))
+
         il = method.interleave(pair, key="request-42", seed=7)
         clicks = clicks_for(n)
-        seconds = median_seconds(lambda m=method, i=il, c=clicks: m.credit(i, c), min_time=min_time)
-        rows.append(_row("Probabilistic.credit", n, seconds))
+        ours = median_seconds(lambda m=method, i=il, c=clicks: m.credit(i, c), min_time=min_time)
+        theirs, note = None, why
+        if mpkato is not None and n <= 10:
+            shown = mpkato.Probabilistic(pair, max_length=n).interleave()
+            theirs = median_seconds(
+                lambda s=shown, c=clicks: mpkato.Probabilistic.compute_scores(s, c),
+                min_time=min_time,
+                repeat=3,
+            )
+            note = "mpkato enumerates all 2^n assignments of the shown list"
+        elif mpkato is not None:
+            note = f"mpkato not timed: it enumerates 2^{n} assignments (Hofmann et al.'s method)"
+        rows.append(_pair_row("Probabilistic.credit", n, ours, theirs, note))
+    return rows
 
-    four = [list(range(10)), list(range(5, 15)), list(range(10))[::-1], list(range(3, 13))]
-    method = Probabilistic()
-    il = method.interleave(four, key="request-42", seed=7)
-    seconds = median_seconds(lambda: method.credit(il, clicks_for(10)), min_time=min_time)
-    rows.append(_row("Probabilistic.credit, 4 rankers", 10, seconds))
-    sampled = Probabilistic(credit_samples=1000)
-    il = sampled.interleave(four, key="request-42", seed=7)
-    seconds = median_seconds(lambda: sampled.credit(il, clicks_for(10)), min_time=min_time)
-    rows.append(_row("Probabilistic.credit, 4 rankers, 1000 samples", 10, seconds))
 
-    n_impressions = 20_000 if quick else 100_000
-    method = Probabilistic(length=10)
+def _optimized_rows(mpkato: Any, why: str, min_time: float, quick: bool) -> list[dict]:
+    rows = []
     pair = rankings(10)
-    clicks = np.random.default_rng(1).random((n_impressions, 10)) < 0.2
-    start = time.perf_counter()
-    batch = method.interleave_batch(pair, n_impressions, rng=0)
-    method.credit_batch(batch, clicks)
-    rows.append(
-        {
-            "case": "Probabilistic batch interleave+credit, n=10",
-            "impressions_per_s": n_impressions / (time.perf_counter() - start),
-        }
+    method = Optimized()
+    solution = method.solve(pair)  # solved once: the per-request path samples a cached solution
+    keys = iter(range(10**9))
+    ours = median_seconds(
+        lambda k=keys: method.interleave(pair, key=f"request-{next(k)}", seed=7),
+        min_time=min_time,
     )
+    draw = np.random.default_rng(0).random(solution.n_uniforms).tolist()
+    sample_only = median_seconds(lambda: solution.sample(draw), min_time=min_time)
+    theirs, note = None, why
+    if mpkato is not None:
+        # mpkato solves its LP over `sample_num` sampled lists in the constructor.
+        incumbent = mpkato.Optimized(pair, sample_num=100)
+        theirs = median_seconds(incumbent.interleave, min_time=min_time)
+        note = (
+            f"ours: full request (validation, key digest, record); the draw from the solved "
+            f"distribution alone takes {sample_only * 1e6:.2f} us"
+        )
+    rows.append(_pair_row("Optimized.interleave (solved)", 10, ours, theirs, note))
+
+    il = method.interleave(pair, key="request-42", seed=7)
+    ours = median_seconds(lambda: method.credit(il, clicks_for(10)), min_time=min_time)
+    theirs, note = None, why
+    if mpkato is not None:
+        shown = mpkato.Optimized(pair, sample_num=100).interleave()
+        theirs = median_seconds(
+            lambda: mpkato.Optimized.compute_scores(shown, clicks_for(10)), min_time=min_time
+        )
+        note = ""
+    rows.append(_pair_row("Optimized.credit", 10, ours, theirs, note))
 
     for n in (10, 100):
         pair = rankings(n)
-        method = Optimized()
 
-        def cold(m=method, p=pair):
+        def cold(p=pair):
             optimized._cached_solution.cache_clear()
-            return m.solve(p)
+            return method.solve(p)
 
-        seconds = median_seconds(cold, min_time=min_time, repeat=3 if quick else 7)
+        ours = median_seconds(cold, min_time=min_time, repeat=3 if quick else 7)
+        theirs, note = None, why
+        if mpkato is not None:
+            start = time.perf_counter()
+            try:
+                mpkato.Optimized(pair, sample_num=100)
+                theirs = time.perf_counter() - start
+                note = "mpkato: LP over 100 sampled lists (not all candidates)"
+            except Exception as error:  # the incumbent's failure is the measurement
+                note = f"mpkato fails: {type(error).__name__}: {str(error)[:60]}"
         solution = method.solve(pair)
-        row = _row("Optimized LP solve", n, seconds)
-        row["formulation"] = solution.formulation
-        row["candidate_lists"] = f"{solution.n_candidates:.3g}"
-        row["max_abs_bias"] = max(abs(b) for b in solution.bias)
-        rows.append(row)
-        counter = iter(range(10**9))
-        seconds = median_seconds(
-            lambda m=method, p=pair, c=counter: m.interleave(p, key=f"request-{next(c)}", seed=7),
-            min_time=min_time,
-        )
-        rows.append(_row("Optimized.interleave (cached LP)", n, seconds))
-        il = method.interleave(pair, key="request-42", seed=7)
-        clicks = clicks_for(n)
-        seconds = median_seconds(lambda m=method, i=il, c=clicks: m.credit(i, c), min_time=min_time)
-        rows.append(_row("Optimized.credit", n, seconds))
+        note += f"; ours: {solution.formulation} program, {solution.n_candidates:.3g} candidates"
+        rows.append(_pair_row("Optimized LP solve (cold)", n, ours, theirs, note))
 
-    # The paper's program at its largest default size (disjoint rankings of 14: 16,384 lists).
-    pair = [list(range(14)), list(range(14, 28))]
-    method = Optimized(formulation="lists")
-
-    def cold_lists():
+    # A refusal costs the counting pass up to the bound, never the graph (issue 13).
+    for n in (3000, 100_000):
+        pair = [list(range(n)), list(range(n, 2 * n))]
         optimized._cached_solution.cache_clear()
-        return method.solve(pair)
+        start = time.perf_counter()
+        try:
+            Optimized().solve(pair)
+        except TooManyCandidates:
+            pass
+        rows.append(
+            _pair_row(
+                "Optimized refusal (TooManyCandidates)", n, time.perf_counter() - start, None, ""
+            )
+        )
+    return rows
 
-    row = _row("Optimized LP solve, lists, disjoint", 14, median_seconds(cold_lists, repeat=3))
-    row["formulation"] = "lists"
-    row["candidate_lists"] = f"{method.solve(pair).n_candidates:.3g}"
-    rows.append(row)
 
-    # The paper's program refused at n=100: how long the clear failure takes.
-    pair = rankings(100)
-    method = Optimized(formulation="lists")
-    start = time.perf_counter()
-    optimized._cached_solution.cache_clear()
-    with contextlib.suppress(TooManyCandidates):
-        method.solve(pair)
-    row = _row("Optimized LP solve, lists (refused: TooManyCandidates)", 100, 0.0)
-    row["median_us"] = (time.perf_counter() - start) * 1e6
-    rows.append(row)
-
-    rows.append(_sensitivity_ratio(20 if quick else 60))
+def _batch_rows(quick: bool) -> list[dict]:
+    n_impressions = 20_000 if quick else 100_000
+    rows = []
+    for method in (Probabilistic(length=10), Optimized(length=10)):
+        pair = rankings(10)
+        clicks_rng = np.random.default_rng(1)
+        start = time.perf_counter()
+        batch = method.interleave_batch(pair, n_impressions, rng=0)
+        clicks = (clicks_rng.random(batch.shape) < 0.2) & batch.shown
+        method.credit_batch(batch, clicks)
+        rows.append(
+            {
+                "case": f"{type(method).__name__} batch interleave+credit",
+                "n": 10,
+                "impressions_per_s": n_impressions / (time.perf_counter() - start),
+            }
+        )
     return rows
 
 
@@ -152,10 +209,11 @@ def _sensitivity_ratio(n_pairs: int) -> dict:
             signs = np.array(
                 [[np.sign(_rank(x, b) - _rank(x, a)) for x in items] for items in dist]
             )
-            values.append(float(_list_sensitivity(signs) @ np.array(list(dist.values()))))
+            values.append(float(list_sensitivity(signs) @ np.array(list(dist.values()))))
         ratios.append(values[1] / values[0])
     return {
-        "case": f"Optimized flow / lists sensitivity (paper's objective), n=8, {n_pairs} pairs",
+        "case": f"Optimized flow / lists sensitivity (paper's objective), {n_pairs} pairs",
+        "n": 8,
         "ratio_mean": float(np.mean(ratios)),
         "ratio_min": float(np.min(ratios)),
     }
@@ -165,11 +223,15 @@ def _rank(item, ranking) -> int:
     return ranking.index(item) + 1 if item in ranking else 9
 
 
-def _row(case: str, n: int, seconds: float) -> dict:
-    target, incumbent = TARGETS.get((case, n), (None, None))
-    micro = seconds * 1e6
-    row = {"case": f"{case}, n={n}", "median_us": micro}
-    row["target"] = "-" if target is None else f"<= {target:,.0f} us"
-    row["incumbent_us"] = incumbent or "-"
-    row["meets"] = "-" if target is None else micro <= target
-    return row
+def _import_seconds(statement: str) -> float:
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
+def _import_rows(repeat: int) -> list[dict]:
+    rows = []
+    for statement in ("import interleave", "import numpy, scipy.stats"):
+        seconds = statistics.median(_import_seconds(statement) for _ in range(repeat))
+        rows.append({"case": f"`{statement}` (fresh interpreter, median)", "seconds": seconds})
+    return rows

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from interleave import Interleaving, InvalidArgument
+from interleave import Interleaving, InterleavingBatch, InvalidArgument
 from interleave.methods import optimized
 from interleave.methods.optimized import Optimized, OptimizedInfeasible, TooManyCandidates
 from interleave.methods.optimized_graph import build_prefix_graph, measure_prefix_graph
@@ -577,3 +577,45 @@ def test_a_program_highs_cannot_settle_is_decided_by_the_least_biased_program():
     assert abs(solution.bias[-1]) > 0.01
     il = Optimized(relax=True).interleave(rankings, key="", seed=0)
     assert sorted(il.items) == list(range(14))
+
+
+# -- per-impression batches (logs) ----------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    pairs=st.lists(equal_length_pairs(max_items=5), min_size=1, max_size=5),
+    credit=st.sampled_from(["inverse", "linear", "negative"]),
+    data=st.data(),
+)
+def test_credit_batch_of_logged_records_equals_per_impression_credit(pairs, credit, data):
+    # A log: every impression had its own rankings (and lengths); one vectorised call.
+    method = Optimized(credit=credit)
+    records = [method.interleave(pair, key=i, seed=1) for i, pair in enumerate(pairs)]
+    batch = InterleavingBatch.from_records(records)
+    clicks = np.zeros(batch.shape, dtype=bool)
+    for i, record in enumerate(records):
+        clicks[i, sorted(data.draw(st.sets(st.integers(0, len(record.items) - 1))))] = True
+    credits = method.credit_batch(batch, clicks)
+    for i, record in enumerate(records):
+        one = method.credit(record, np.flatnonzero(clicks[i]).tolist())
+        assert credits.scores[i] == pytest.approx(one.scores, abs=1e-12)
+        assert credits.preferences[i].tolist() == [list(row) for row in one.preferences]
+
+
+def test_credit_batch_from_columns_reads_ranks_and_lengths():
+    # Two impressions of different rankings, given as a log's columns. Impression 0: A = [1, 2],
+    # B = [2, 3], shown (1, 2), click on 1 (A rank 1, B absent: rank 3): inverse 1 vs 1/3.
+    # Impression 1: lengths 3 and 1, shown (5, 4, 6) = A, B = [4]; click on 4: 1/2 vs 1.
+    method = Optimized()
+    batch = InterleavingBatch.from_columns(
+        method,
+        teams=[[0, -1, -1], [1, 0, 0]],
+        ranks=[[[0, 1, -1], [0, 1, 2]], [[-1, 0, -1], [-1, 0, -1]]],
+        ranking_lengths=[[2, 2], [3, 1]],
+        n_shown=[2, 3],
+    )
+    clicks = np.array([[True, False, False], [False, True, False]])
+    credits = method.credit_batch(batch, clicks)
+    np.testing.assert_allclose(credits.scores, [[1.0, 1 / 3], [1 / 2, 1.0]], rtol=1e-15)
+    assert credits.preferences[:, 0, 1].tolist() == [1.0, -1.0]

@@ -540,3 +540,32 @@ def test_credit_batch_of_logged_records_equals_per_impression_credit(rankings_li
         one = method.credit(record, np.flatnonzero(clicks[i]).tolist())
         assert credits.scores[i] == pytest.approx(one.scores, abs=1e-12)
         assert credits.preferences[i] == pytest.approx(np.array(one.preferences), abs=1e-12)
+
+
+def test_credit_batch_from_columns_equals_credit_of_the_rebuilt_records():
+    # A log's columns (no item ids): two impressions of different rankings and lengths.
+    method = Probabilistic()
+    records = [
+        method.interleave([[1, 2, 3], [3, 4]], key="a", seed=1),
+        method.interleave([[7, 8, 9, 10], [10, 7]], key="b", seed=1),
+    ]
+    width = max(len(r.items) for r in records)
+
+    def padded(row):
+        return list(row) + [-1] * (width - len(row))
+
+    batch = InterleavingBatch.from_columns(
+        method,
+        teams=[padded(r.teams) for r in records],
+        ranks=[[padded(r.ranks[j]) for r in records] for j in range(2)],
+        ranking_lengths=[list(r.ranking_lengths) for r in records],
+        n_shown=[len(r.items) for r in records],
+    )
+    clicks = np.zeros(batch.shape, dtype=bool)
+    clicks[0, [0, 2]] = True
+    clicks[1, [1, 3]] = True
+    credits = method.credit_batch(batch, clicks)
+    for i, record in enumerate(records):
+        one = method.credit(record, np.flatnonzero(clicks[i]).tolist())
+        np.testing.assert_allclose(credits.scores[i], one.scores, atol=1e-12)
+        np.testing.assert_allclose(credits.preferences[i], one.preferences, atol=1e-12)
