@@ -43,6 +43,7 @@ from strategies.protocol import (
     SHIP_CANDIDATE,
     UserClicks,
     Verdict,
+    intersect,
     routing_uniforms,
 )
 
@@ -74,6 +75,7 @@ class ABState:
     stopped_at: int | None
     direction: int
     srm: SequentialState
+    interval: tuple[float, float] = (-math.inf, math.inf)  # intersected over looks
 
     @property
     def n_requests(self) -> int:
@@ -175,13 +177,14 @@ class AB:
             smallest = min(counts.n_requests)
         stopped_at, direction = state.stopped_at, state.direction
         if smallest < self.min_users:
-            return ABState(counts, state.pvalue, stopped_at, direction, srm)
+            return ABState(counts, state.pvalue, stopped_at, direction, srm, state.interval)
         read = self.test.start(self.data(counts))
+        interval = intersect(state.interval, read.confidence_interval())
         pvalue = min(state.pvalue, read.pvalue)
         if stopped_at is None and read.decision is Decision.REJECT:
             stopped_at = sum(counts.n_requests)
             direction = 1 if self._estimate(counts) > 0 else -1
-        return ABState(counts, pvalue, stopped_at, direction, srm)
+        return ABState(counts, pvalue, stopped_at, direction, srm, interval)
 
     def data(self, counts: UserClicks) -> TwoMeans | TwoProportions:
         """The sufficient statistics the test reads: per-user CTRs, or requests."""
@@ -281,8 +284,8 @@ class AB:
             decided_by=decided_by,
             effect=f"{unit} CTR, candidate - production",
             estimate=self._estimate(counts),
-            low=interval.low,
-            high=interval.high,
+            low=state.interval[0],
+            high=state.interval[1],
             confidence_level=interval.confidence_level,
             pvalue=state.pvalue,
             n_requests=n_a + n_b,

@@ -35,7 +35,14 @@ from interleave.stats import (
     paired_test,
     sign_test,
 )
-from strategies.protocol import CONTINUE, KEEP_PRODUCTION, SHIP_CANDIDATE, Verdict, _pad
+from strategies.protocol import (
+    CONTINUE,
+    KEEP_PRODUCTION,
+    SHIP_CANDIDATE,
+    Verdict,
+    _pad,
+    intersect,
+)
 
 __all__ = ["BALANCE_THRESHOLD", "Interleaved", "InterleavedState", "Preferences"]
 
@@ -133,6 +140,7 @@ class InterleavedState:
     preferences: Preferences
     sequential: SequentialState
     direction: int
+    interval: tuple[float, float] = (-math.inf, math.inf)  # win rate, intersected over looks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,7 +202,8 @@ class Interleaved:
         if direction == 0 and sequential.stopped:
             data = sequential.data
             direction = 1 if data.n_wins > data.n_losses else -1
-        return InterleavedState(state.preferences.merge(batch), sequential, direction)
+        interval = intersect(state.interval, sequential.confidence_interval())
+        return InterleavedState(state.preferences.merge(batch), sequential, direction, interval)
 
     def statistics(self, state: InterleavedState) -> Preferences:
         """The mergeable counts."""
@@ -216,7 +225,8 @@ class Interleaved:
         outcomes = prefs.outcomes
         decisive = int(outcomes.n_wins + outcomes.n_losses)
         win_rate = outcomes.n_wins / decisive if decisive else 0.5
-        interval = state.sequential.confidence_interval()
+        interval = state.sequential.confidence_interval()  # for its level
+        low, high = state.interval
         per_user = prefs.per_user_preference()
         try:
             per_user_p = paired_test(per_user).pvalue
@@ -230,8 +240,8 @@ class Interleaved:
             decided_by=f"mixture SPRT (alpha {self.test.alpha:g}) on wins/losses",
             effect="candidate win rate - 1/2",
             estimate=win_rate - 0.5,
-            low=interval.low - 0.5,
-            high=interval.high - 0.5,
+            low=low - 0.5,
+            high=high - 0.5,
             confidence_level=interval.confidence_level,
             pvalue=state.sequential.pvalue,
             n_requests=prefs.n_requests,

@@ -40,6 +40,7 @@ __all__ = [
     "Strategy",
     "UserClicks",
     "Verdict",
+    "intersect",
     "routing_uniforms",
 ]
 
@@ -199,6 +200,23 @@ class UserClicks:
     __hash__ = None  # type: ignore[assignment]
 
 
+def intersect(running: tuple[float, float], interval: Any) -> tuple[float, float]:
+    """The running intersection of an always-valid interval with the ones before it.
+
+    Intersecting a confidence sequence over looks keeps its coverage (it holds at every look
+    simultaneously, so it holds for the intersection), and it makes the interval agree with a
+    decision that stays made: once it excludes no effect, it keeps excluding it (Howard, Ramdas,
+    McAuliffe & Sekhon, AoS 2021, section 2).
+
+    Examples
+    --------
+    >>> from interleave.stats import ConfidenceInterval
+    >>> intersect((0.1, 0.9), ConfidenceInterval(0.0, 0.5, 0.95))
+    (0.1, 0.5)
+    """
+    return max(running[0], float(interval.low)), min(running[1], float(interval.high))
+
+
 def _pad(array: np.ndarray, size: int) -> np.ndarray:
     if array.shape[-1] == size:
         return array
@@ -224,7 +242,9 @@ class Verdict:
     effect
         What ``estimate`` measures (e.g. "per-user CTR, candidate - production").
     estimate, low, high, confidence_level
-        The effect and its (always-valid where the test is sequential) interval.
+        The effect and its interval; for a sequential test the running intersection of its
+        always-valid intervals over the looks (:func:`intersect`), which agrees with the
+        decision.
     pvalue
         The p-value of the deciding test (always-valid: running minimum over looks).
     n_requests

@@ -38,7 +38,7 @@ from interleave._checks import check_int, check_real
 from interleave.errors import InvalidArgument
 from interleave.simulate import ARM_SHADOW
 from interleave.stats import Decision, MixtureSPRT, SequentialState, WinLoss
-from strategies.protocol import CONTINUE, KEEP_PRODUCTION, SHIP_CANDIDATE, Verdict
+from strategies.protocol import CONTINUE, KEEP_PRODUCTION, SHIP_CANDIDATE, Verdict, intersect
 
 __all__ = [
     "UNHEALTHY",
@@ -477,6 +477,7 @@ class ShadowState:
     counts: ShadowCounts
     sequential: SequentialState
     direction: int
+    interval: tuple[float, float] = (-math.inf, math.inf)  # win rate, intersected over looks
 
     @property
     def n_requests(self) -> int:
@@ -536,7 +537,8 @@ class Shadow:
         direction = state.direction
         if direction == 0 and sequential.stopped:
             direction = 1 if sequential.data.n_wins > sequential.data.n_losses else -1
-        return ShadowState(state.counts.merge(batch), sequential, direction)
+        interval = intersect(state.interval, sequential.confidence_interval())
+        return ShadowState(state.counts.merge(batch), sequential, direction, interval)
 
     @staticmethod
     def counts_of(look: Any) -> ShadowCounts:
@@ -594,7 +596,8 @@ class Shadow:
         """The decision with divergence, errors and the counterfactual comparison."""
         data: WinLoss = state.sequential.data
         decisive = int(data.n_wins + data.n_losses)
-        interval = state.sequential.confidence_interval()
+        interval = state.sequential.confidence_interval()  # for its level
+        low, high = state.interval
         decision = self.decision(state)
         n = state.n_requests
         return Verdict(
@@ -608,8 +611,8 @@ class Shadow:
             ),
             effect="counterfactual win rate - 1/2",
             estimate=(data.n_wins / decisive - 0.5) if decisive else 0.0,
-            low=interval.low - 0.5,
-            high=interval.high - 0.5,
+            low=low - 0.5,
+            high=high - 0.5,
             confidence_level=interval.confidence_level,
             pvalue=state.sequential.pvalue,
             n_requests=n,
