@@ -286,6 +286,12 @@ def _evaluate_interleaving(
             _concat(clicks).select("impression_id", "position"), ", ".join(s.path for s in clicks)
         )
         known = collect(frame.select("impression_id").unique(), where)["impression_id"]
+        if (known.dtype == pl.String) != (click_rows["impression_id"].dtype == pl.String):
+            msg = (
+                f"`impression_id` is {known.dtype} in the exposures but "
+                f"{click_rows['impression_id'].dtype} in the click rows; use one id type in both"
+            )
+            raise InvalidArgument(msg)
         unknown_mask = ~click_rows["impression_id"].cast(known.dtype, strict=False).is_in(
             known.implode()
         )

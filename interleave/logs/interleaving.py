@@ -529,10 +529,10 @@ def interleaving_statistics(
 
 
 def _per_group(frame: pl.DataFrame, key: str) -> pl.DataFrame:
-    grouped = (
-        frame.group_by(key).agg(pl.col(c).sum() for c in _SUMS) if key != "query_id" else frame
-    )
-    return grouped.select(
+    """One row per ``key`` (summing over periods), with the mean preference."""
+    if key == "user_id":
+        frame = frame.group_by(key).agg(pl.col(c).sum() for c in _SUMS)
+    return frame.select(
         key,
         "n_impressions",
         (pl.col("total") / pl.col("n_impressions")).alias("mean_preference"),

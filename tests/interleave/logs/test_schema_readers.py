@@ -215,3 +215,10 @@ def test_the_embedded_sample_is_evaluated_with_no_path():
     # The sample's candidate ranker is truly better (datasets/README.md): the log says so.
     assert result.result.paired_test().mean > 0
     assert result.result.sequential_pvalue < 0.05
+
+
+def test_click_rows_with_another_id_type_are_a_named_error(records):
+    exposures = lean_frame(records, with_ranks=False, with_clicks=False)
+    rows = click_rows(records).with_columns(pl.col("impression_id").cast(pl.String))
+    with pytest.raises(InvalidArgument, match="one id type"):
+        evaluate(exposures, rows)
