@@ -15,7 +15,7 @@ from interleave.stats import MixtureSPRT
 from strategies.ab import AB
 from strategies.canary import Canary
 from strategies.interleaved import Interleaved
-from strategies.protocol import Verdict
+from strategies.protocol import CONTINUE, SHIP_CANDIDATE, Verdict
 from strategies.shadow import Shadow
 
 FACTORIES = {
@@ -105,6 +105,20 @@ def test_a_verdict_carries_its_evidence(name, runs):
     assert verdict.strategy in str(verdict)
     json.dumps(verdict.to_dict())  # JSON-able, infinite bounds included
     assert runs[name].strategy.verdict(runs[name].state) == verdict
+
+
+def test_the_reported_interval_agrees_with_the_decision(runs):
+    # The interval is the running intersection of always-valid intervals: once the test has
+    # decided for the candidate it excludes "no effect" for good. (Pinned runs: the interleaved
+    # ones decide within the 400 requests.)
+    decided = [r.verdict for r in runs.values() if r.verdict.decision == SHIP_CANDIDATE]
+    assert len(decided) >= 3
+    for verdict in decided:
+        assert verdict.low > 0
+        assert verdict.estimate > 0
+    for result in runs.values():
+        if result.verdict.decision == CONTINUE:  # no look rejected, so every interval held 0
+            assert result.verdict.low <= 0 <= result.verdict.high
 
 
 @pytest.mark.parametrize("name", NAMES)
