@@ -45,6 +45,7 @@ from interleave.errors import InvalidArgument
 __all__ = [
     "ALTERNATIVES",
     "MAX_COUNT",
+    "MAX_PRIOR",
     "MIN_ALPHA",
     "STATE_SCHEMA_VERSION",
     "ConfidenceInterval",
@@ -729,6 +730,53 @@ def real_increment(name: str, value: Any, *, non_negative: bool = False) -> floa
         if ok:
             return float(value)
     return check_real(name, value, low=0.0 if non_negative else None)
+
+
+MAX_PRIOR = 1e300
+"""The largest prior pseudo-count (beta-binomial, Dirichlet) accepted: sums of two stay finite."""
+
+_STIRLING_FROM = 1e3  # above this, lgamma differences come from Stirling's series (no cancellation)
+
+
+def log_rising_factorial(x: float, d: float) -> float:
+    """``lgamma(x + d) - lgamma(x)`` for ``x > 0``, ``d >= 0``, without cancellation.
+
+    Subtracting two ``lgamma`` values loses everything when ``x`` is huge and ``d`` small (at
+    ``x = 1e17``, ``x + 1 == x``); above ``x = 1000`` Stirling's series gives the difference as
+    ``(x - 1/2) log1p(d / x) + d log(x + d) - d`` plus corrections below 1e-15.
+    """
+    if d == 0:
+        return 0.0
+    if x < _STIRLING_FROM:
+        return math.lgamma(x + d) - math.lgamma(x)
+    z = x + d
+    return (
+        (x - 0.5) * math.log1p(d / x)
+        + d * math.log(z)
+        - d
+        + (1.0 / z - 1.0 / x) / 12.0
+        - (1.0 / z**3 - 1.0 / x**3) / 360.0
+    )
+
+
+def log_rising_factorial_array(x: Any, d: Any) -> np.ndarray:
+    """:func:`log_rising_factorial` elementwise (``x`` and ``d`` broadcast)."""
+    from scipy.special import gammaln
+
+    x, d = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(d, dtype=float))
+    large = x >= _STIRLING_FROM
+    safe_x = np.where(large, x, _STIRLING_FROM)
+    z = safe_x + d
+    stirling = (
+        (safe_x - 0.5) * np.log1p(d / safe_x)
+        + d * np.log(z)
+        - d
+        + (1.0 / z - 1.0 / safe_x) / 12.0
+        - (1.0 / z**3 - 1.0 / safe_x**3) / 360.0
+    )
+    small_x = np.where(large, 1.0, x)
+    direct = gammaln(small_x + d) - gammaln(small_x)
+    return np.where(d == 0, 0.0, np.where(large, stirling, direct))
 
 
 def z_quantile(confidence_level: float) -> float:

@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import betaln
 
 from interleave.stats._core import (
     CONTINUE_CODE,
+    MAX_PRIOR,
     REJECT_CODE,
     ConfidenceInterval,
     Decision,
@@ -41,9 +41,10 @@ from interleave.stats._core import (
     StreamResult,
     check_data,
     check_level,
-    check_positive,
     check_real,
     check_tie_policy,
+    log_rising_factorial,
+    log_rising_factorial_array,
     monitor,
     serialisable,
     start_state,
@@ -51,10 +52,6 @@ from interleave.stats._core import (
 from interleave.stats.sufficient import WinLoss, as_stream
 
 __all__ = ["BetaBinomialMixture"]
-
-
-def _log_beta(a: float, b: float) -> float:
-    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
 
 
 @serialisable("test")
@@ -69,7 +66,7 @@ class BetaBinomialMixture(Result):
     p0
         The win rate under the null hypothesis (0.5: neither ranker is preferred).
     prior_wins, prior_losses
-        The ``Beta(a, b)`` mixing prior as pseudo-counts; ``(1, 1)`` is uniform.
+        The ``Beta(a, b)`` mixing prior as pseudo-counts in ``(0, 1e300]``; ``(1, 1)`` is uniform.
     tie_policy
         ``'drop'`` (ties ignored) or ``'split'`` (half a win, half a loss).
 
@@ -87,13 +84,12 @@ class BetaBinomialMixture(Result):
     prior_losses: float = 1.0
     tie_policy: str = "drop"
     _log_threshold: float = dataclasses.field(init=False, repr=False, compare=False)
-    _log_prior: float = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         alpha = check_level("alpha", self.alpha)
         p0 = check_real("p0", self.p0, low=0.0, high=1.0, low_open=True, high_open=True)
-        a = check_positive("prior_wins", self.prior_wins)
-        b = check_positive("prior_losses", self.prior_losses)
+        a = check_real("prior_wins", self.prior_wins, low=0.0, high=MAX_PRIOR, low_open=True)
+        b = check_real("prior_losses", self.prior_losses, low=0.0, high=MAX_PRIOR, low_open=True)
         check_tie_policy(self.tie_policy)
         for name, value in (
             ("alpha", alpha),
@@ -101,7 +97,6 @@ class BetaBinomialMixture(Result):
             ("prior_wins", a),
             ("prior_losses", b),
             ("_log_threshold", math.log(1.0 / alpha)),
-            ("_log_prior", _log_beta(a, b)),
         ):
             object.__setattr__(self, name, value)
 
@@ -117,15 +112,22 @@ class BetaBinomialMixture(Result):
         return start_state(self, data)
 
     def log_bayes_factor(self, n_successes: Any, n_trials: Any, p: float | None = None) -> Any:
-        """``log BF(p)`` for ``n_successes`` wins in ``n_trials`` (``p`` defaults to ``p0``)."""
+        """``log BF(p)`` for ``n_successes`` wins in ``n_trials`` (``p`` defaults to ``p0``).
+
+        Computed as sums of :func:`~interleave.stats._core.log_rising_factorial` (no difference
+        of two huge ``lgamma`` values), so a huge prior gives the same answer here and in
+        ``update``.
+        """
         p = self.p0 if p is None else p
         k = np.asarray(n_successes, dtype=float)
-        m = np.asarray(n_trials, dtype=float)
+        failures = np.asarray(n_trials, dtype=float) - k
+        a, b = self.prior_wins, self.prior_losses
         out = (
-            betaln(self.prior_wins + k, self.prior_losses + m - k)
-            - self._log_prior
+            log_rising_factorial_array(a, k)
+            + log_rising_factorial_array(b, failures)
+            - log_rising_factorial_array(a + b, k + failures)
             - k * math.log(p)
-            - (m - k) * math.log1p(-p)
+            - failures * math.log1p(-p)
         )
         return out[()] if out.ndim == 0 else out
 
@@ -145,18 +147,20 @@ class BetaBinomialMixture(Result):
         raw = np.where(log_bf >= self._log_threshold, REJECT_CODE, CONTINUE_CODE)
         return monitor(np.asarray(data.n), log_bf, pvalue, raw)
 
-    def _scalar_log_bf(self, k: float, m: float, p: float) -> float:
+    def _scalar_log_bf(self, k: float, failures: float, p: float) -> float:
+        a, b = self.prior_wins, self.prior_losses
         return (
-            _log_beta(self.prior_wins + k, self.prior_losses + m - k)
-            - self._log_prior
+            log_rising_factorial(a, k)
+            + log_rising_factorial(b, failures)
+            - log_rising_factorial(a + b, k + failures)
             - (k * math.log(p) if k else 0.0)
-            - ((m - k) * math.log1p(-p) if m - k else 0.0)
+            - (failures * math.log1p(-p) if failures else 0.0)
         )
 
     def look(self, data: WinLoss, previous: SequentialState | None = None) -> Look:
         """The log Bayes factor ``log BF(p0)``; ``REJECT`` once it reaches ``log(1 / alpha)``."""
         k, m = data.successes(self.tie_policy)
-        log_bf = self._scalar_log_bf(k, m, self.p0)
+        log_bf = self._scalar_log_bf(k, m - k, self.p0)
         pvalue = 1.0 if log_bf <= 0.0 else math.exp(-log_bf)
         if log_bf >= self._log_threshold:
             return Look(log_bf, pvalue, Decision.REJECT)
@@ -173,7 +177,7 @@ class BetaBinomialMixture(Result):
         centre = k / m
 
         def excess(p: float) -> float:
-            return self._scalar_log_bf(k, m, p) - threshold
+            return self._scalar_log_bf(k, m - k, p) - threshold
 
         eps = 1e-15
         low = 0.0

@@ -23,12 +23,12 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.special import gammaln
 from scipy.stats import chisquare
 
 from interleave.errors import InterleaveError, InvalidArgument
 from interleave.stats._core import (
     CONTINUE_CODE,
+    MAX_PRIOR,
     REJECT_CODE,
     ConfidenceInterval,
     Decision,
@@ -39,7 +39,9 @@ from interleave.stats._core import (
     as_count_array,
     check_data,
     check_level,
-    check_positive,
+    check_real,
+    log_rising_factorial,
+    log_rising_factorial_array,
     monitor,
     serialisable,
     start_state,
@@ -62,7 +64,15 @@ def _check_ratios(expected_ratios: Any, n_arms: int) -> tuple[float, ...]:
     if not np.all(np.isfinite(ratios)) or np.any(ratios <= 0):
         msg = f"`expected_ratios` must be finite and > 0, got {expected_ratios!r}"
         raise InvalidArgument(msg)
-    return tuple(float(r) for r in ratios / ratios.sum())
+    ratios = ratios / ratios.max()  # first, so that the sum cannot overflow
+    shares = ratios / ratios.sum()
+    if np.any(shares < 1e-12):
+        msg = (
+            f"`expected_ratios` {expected_ratios!r:.80} give an arm a share below 1e-12; an arm "
+            "that small cannot be checked for a sample-ratio mismatch"
+        )
+        raise InvalidArgument(msg)
+    return tuple(float(r) for r in shares)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -151,7 +161,6 @@ class SequentialSRM(Result):
     alpha: float = SRM_THRESHOLD
     _prior: tuple[float, ...] = dataclasses.field(init=False, repr=False, compare=False)
     _log_ratios: tuple[float, ...] = dataclasses.field(init=False, repr=False, compare=False)
-    _prior_norm: float = dataclasses.field(init=False, repr=False, compare=False)
     _prior_total: float = dataclasses.field(init=False, repr=False, compare=False)
     _log_threshold: float = dataclasses.field(init=False, repr=False, compare=False)
 
@@ -163,17 +172,17 @@ class SequentialSRM(Result):
             if len(ratios) < 2:
                 msg = f"`expected_ratios` needs at least two arms, got {self.expected_ratios!r}"
                 raise InvalidArgument(msg)
-        concentration = check_positive("concentration", self.concentration)
+        concentration = check_real(
+            "concentration", self.concentration, low=0.0, high=MAX_PRIOR, low_open=True
+        )
         alpha = check_level("alpha", self.alpha)
         prior = tuple(concentration * r for r in ratios)
-        norm = math.lgamma(sum(prior)) - sum(math.lgamma(a) for a in prior)
         for name, value in (
             ("expected_ratios", ratios),
             ("concentration", concentration),
             ("alpha", alpha),
             ("_prior", prior),
             ("_log_ratios", tuple(math.log(r) for r in ratios)),
-            ("_prior_norm", norm),
             ("_prior_total", sum(prior)),
             ("_log_threshold", math.log(1.0 / alpha)),
         ):
@@ -193,13 +202,16 @@ class SequentialSRM(Result):
         return start_state(self, data)
 
     def log_bayes_factor(self, n_assigned: Any) -> Any:
-        """``log BF`` of running totals ``n_assigned`` (shape ``(..., n_arms)``)."""
+        """``log BF`` of running totals ``n_assigned`` (shape ``(..., n_arms)``).
+
+        Sums of :func:`~interleave.stats._core.log_rising_factorial`, so a huge concentration
+        loses nothing to cancellation.
+        """
         x = np.asarray(n_assigned, dtype=float)
         prior = np.asarray(self._prior)
         out = (
-            self._prior_norm
-            - gammaln(prior.sum() + x.sum(axis=-1))
-            + np.sum(gammaln(prior + x), axis=-1)
+            np.sum(log_rising_factorial_array(prior, x), axis=-1)
+            - log_rising_factorial_array(self._prior_total, x.sum(axis=-1))
             - x @ np.asarray(self._log_ratios)
         )
         return out[()] if np.ndim(out) == 0 else out
@@ -228,10 +240,9 @@ class SequentialSRM(Result):
     def look(self, data: ArmCounts, previous: SequentialState | None = None) -> Look:
         """The log Bayes factor against the intended ratios; ``REJECT`` at ``log(1 / alpha)``."""
         x = data.n_assigned
-        lgamma = math.lgamma
-        log_bf = self._prior_norm - lgamma(self._prior_total + sum(x))
+        log_bf = -log_rising_factorial(self._prior_total, sum(x))
         for a, count, log_ratio in zip(self._prior, x, self._log_ratios, strict=True):
-            log_bf += lgamma(a + count) - count * log_ratio
+            log_bf += log_rising_factorial(a, count) - count * log_ratio
         pvalue = 1.0 if log_bf <= 0.0 else math.exp(-log_bf)
         if log_bf >= self._log_threshold:
             return Look(log_bf, pvalue, Decision.REJECT)
