@@ -208,7 +208,7 @@ class DemoResult:
         elif interleaved.requests_to_decide is not None:
             lines.append(
                 f"  interleaving decided after {interleaved.requests_to_decide} requests; A/B "
-                f"had not decided after {ab.n_requests} (try --requests 100000)"
+                f"had not decided after {ab.n_requests} (try --requests 100000 --users 3000)"
             )
         ratios = self.spread_ratios()
         if self.spread:

@@ -274,6 +274,13 @@ class AB:
         decision = self.decision(state)
         unit = "per-user" if self.analysis == "user" else "per-request"
         watching = f"mixture SPRT (alpha {self.test.alpha:g}) on {unit} CTR"
+        if self.analysis == "user":
+            smallest = min(counts.n_users_in(0), counts.n_users_in(1))
+        else:
+            smallest = min(n_a, n_b)
+        if smallest < self.min_users:
+            what = "users" if self.analysis == "user" else "requests"
+            watching += f", not read until each arm has {self.min_users} {what} ({smallest} yet)"
         decided_by = (
             "sequential SRM (alpha 0.001)" if decision == SAMPLE_RATIO_MISMATCH else watching
         )

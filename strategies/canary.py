@@ -314,6 +314,21 @@ class Canary:
         """The always-valid p-value of no CTR difference in the current stage."""
         return state.stage_pvalue
 
+    def _guardrail_text(self, state: CanaryState) -> str:
+        text = (
+            f"guardrail: always-valid {1 - self.test.alpha:.0%} intervals (mixture SPRT) "
+            f"vs margins CTR -{self.click_margin:g}, errors +{self.error_margin:g}"
+        )
+        if state.outcome is None:
+            counts = state.stage_counts
+            users = min(counts.n_users_in(0), counts.n_users_in(1))
+            if users < self.min_stage_users or counts.n_requests[1] < self.min_stage_requests:
+                text += (
+                    f"; this stage has {users} of {self.min_stage_users} users per arm and "
+                    f"{counts.n_requests[1]} of {self.min_stage_requests} canary requests needed"
+                )
+        return text
+
     def verdict(self, state: CanaryState) -> Verdict:
         """The ramp's position with the guardrail's numbers and every transition."""
         ctr = self.test.start(_per_user(state.stage_counts))
@@ -323,10 +338,7 @@ class Canary:
         return Verdict(
             strategy=self.name,
             decision=self.decision(state),
-            decided_by=(
-                f"guardrail: always-valid {1 - self.test.alpha:.0%} intervals (mixture SPRT) "
-                f"vs margins CTR -{self.click_margin:g}, errors +{self.error_margin:g}"
-            ),
+            decided_by=self._guardrail_text(state),
             effect="per-user CTR, candidate - production (this stage)",
             estimate=_difference(state.stage_counts),
             low=interval.low,
