@@ -11,7 +11,9 @@ Every strategy, simulation and benchmark draws its clicks from here.
 - Add realistic between-user variance with :class:`UserPopulation`.
 
 Every model has ``click_probabilities(...)`` (unconditional, per rank) and ``simulate(...,
-rng=...)`` (a bool array ``(n_impressions, k)``), vectorised over impressions.
+rng=...)`` (a bool array ``(n_impressions, k)``), vectorised over impressions. Sizes that would
+allocate without limit (impressions, grades, EM iterations, users) are checked first against the
+documented, adjustable bounds of :mod:`interleave.clicks.limits`.
 """
 
 from interleave.clicks._base import ClickModel, Evaluation, FitResult, NotFittedError
