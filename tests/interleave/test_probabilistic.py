@@ -106,17 +106,27 @@ def test_sampled_first_positions_match_the_exact_distribution():
         assert abs(firsts.count(item) / n - p) < 5 * math.sqrt(p * (1 - p) / n)
 
 
-def test_sampled_lists_match_the_exact_list_probabilities():
+@pytest.mark.parametrize(
+    ("rankings", "tau", "seed"),
+    [
+        ([[0, 1, 2, 3], [2, 4, 0]], 3.0, 5),
+        # Three rankers, one short: items leave softmaxes they were never drawn from, the case
+        # the exponential race must get right (memorylessness), at a flat and a steep tau.
+        ([[0, 1, 2, 3], [3, 1, 5], [5]], 0.7, 6),
+        ([[0, 1, 2, 3], [3, 1, 5], [5]], 6.0, 7),
+    ],
+)
+def test_sampled_lists_match_the_exact_list_probabilities(rankings, tau, seed):
     # 30,000 lists from the batch path against list_probability, by a chi-square test over the
-    # lists with expected count >= 5 (the rest pooled). Threshold p > 1e-6: false-failure rate 1e-6.
-    method = Probabilistic(length=3)
-    rankings = [[0, 1, 2, 3], [2, 4, 0]]
+    # lists with expected count >= 5 (the rest pooled). Threshold p > 1e-6: false-failure rate
+    # 1e-6 per case (3e-6 for the three).
+    method = Probabilistic(length=3, tau=tau)
     exact = all_lists(method, rankings, 3)
     assert sum(exact.values()) == pytest.approx(1.0, abs=1e-12)
     for items, p in exact.items():
         assert method.list_probability(rankings, items) == pytest.approx(p, rel=1e-12)
     n = 30_000
-    batch = method.interleave_batch(rankings, n, rng=np.random.default_rng(5))
+    batch = method.interleave_batch(rankings, n, rng=np.random.default_rng(seed))
     observed = {}
     for row in batch.items.tolist():
         key = tuple(batch.item_ids[u] for u in row)
