@@ -555,6 +555,14 @@ class World:
                 )
                 ids = np.asarray(batch.item_ids, dtype=np.int64)
                 width = batch.items.shape[1]
+                if width > depth:
+                    msg = (
+                        f"the interleaver shows {width} items but the world's lists hold "
+                        f"{depth}; configure it with length <= {depth}"
+                    )
+                    raise InvalidArgument(msg)
+                shown[rows] = -1  # a shorter merged list leaves the rest of the row empty
+                teams[rows] = -1
                 shown[rows, :width] = np.where(batch.items >= 0, ids[batch.items], -1)
                 teams[rows, :width] = batch.teams
                 batches.append((rows, batch))

@@ -113,6 +113,34 @@ def test_any_click_model_keyed_by_relevance_runs():
     assert world.run(Fixed(ARM_PRODUCTION), 100).verdict > 0
 
 
+class ShortInterleaving(Fixed):
+    """Interleave with a method that shows fewer items than the world's lists."""
+
+    def __init__(self, method):
+        super().__init__(2)
+        self.method = method
+
+
+def test_a_shorter_interleaved_list_shows_only_its_items():
+    from interleave.methods import TeamDraft
+
+    world = World.build(n_users=30, seed=10)
+    result = world.run(ShortInterleaving(TeamDraft(length=4)), 50)
+    exposures = result.exposures
+    assert exposures.height == 50 * 4
+    assert set(exposures["policy"].unique()) == {"interleaved"}
+    assert exposures["position"].max() == 3
+    assert exposures["click"].sum() == result.verdict
+
+
+def test_an_interleaver_longer_than_the_lists_is_refused():
+    from interleave.methods import TeamDraft
+
+    world = World.build(n_users=30, seed=10, depth=5, n_items=30)
+    with pytest.raises(InvalidArgument, match="configure it with length <= 5"):
+        world.run(ShortInterleaving(TeamDraft(length=8)), 10)
+
+
 def test_candidate_failures_fall_back_to_production():
     world = World.build(n_users=30, seed=9, candidate_error_rate=1.0)
     result = world.run(Fixed(ARM_CANDIDATE), 100)
