@@ -7,10 +7,12 @@ pieces of about :data:`CHUNK_BYTES` and parse each piece with polars string kern
 memory is the result frame plus a few pieces, not a Python object per line. On a synthetic
 173 MB log (``python -m benchmarks clicks_speed``) the line-by-line reader this replaces peaked at
 12.9x (PyClick format) and 14.6x (challenge format) the file size; these peak at 2.0x and 2.9x
-(process RSS, interpreter included) and run 7 to 10 times faster. Anything malformed raises :class:`LogFormatError`, naming the
-file, the line and what was expected: invalid UTF-8, a truncated or corrupt gzip stream, a
-missing separator, a number that is not plain ASCII digits (``"1_000"``, ``"+5"``, ``"٣"`` are
-refused, not read as numbers) or one beyond the signed 64-bit range of the ``Int64`` columns.
+(process RSS, interpreter included) and run 7 to 10 times faster.
+
+Anything malformed raises :class:`LogFormatError`, naming the file, the line and what was
+expected: invalid UTF-8, a truncated or corrupt gzip stream, a missing separator, a number that
+is not plain ASCII digits (``"1_000"``, ``"+5"``, ``"٣"`` are refused, not read as numbers) or
+one beyond the signed 64-bit range of the ``Int64`` columns.
 """
 
 from __future__ import annotations
