@@ -17,9 +17,11 @@ from interleave.credit import Credit, CreditBatch, GroupPreference, per_group_pr
 from interleave.errors import DataWarning, InterleaveError, InvalidArgument
 from interleave.methods import (
     Balanced,
+    DebiasedBalanced,
     Interleaver,
     Optimized,
     OptimizedInfeasible,
+    PairwisePreference,
     Probabilistic,
     TeamDraft,
     TooManyCandidates,
@@ -31,6 +33,7 @@ __all__ = [
     "Credit",
     "CreditBatch",
     "DataWarning",
+    "DebiasedBalanced",
     "GroupPreference",
     "InterleaveError",
     "Interleaver",
@@ -39,6 +42,7 @@ __all__ = [
     "InvalidArgument",
     "Optimized",
     "OptimizedInfeasible",
+    "PairwisePreference",
     "Probabilistic",
     "TeamDraft",
     "TooManyCandidates",

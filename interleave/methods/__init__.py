@@ -6,15 +6,19 @@ the parts only they use) out of the root, which holds the shared basics and the 
 
 from interleave.methods.balanced import Balanced
 from interleave.methods.base import Interleaver
+from interleave.methods.debiased_balanced import DebiasedBalanced
 from interleave.methods.optimized import Optimized, OptimizedInfeasible, TooManyCandidates
+from interleave.methods.pairwise_preference import PairwisePreference
 from interleave.methods.probabilistic import Probabilistic
 from interleave.methods.team_draft import TeamDraft
 
 __all__ = [
     "Balanced",
+    "DebiasedBalanced",
     "Interleaver",
     "Optimized",
     "OptimizedInfeasible",
+    "PairwisePreference",
     "Probabilistic",
     "TeamDraft",
     "TooManyCandidates",
