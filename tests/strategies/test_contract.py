@@ -151,3 +151,18 @@ def test_user_counts_merge_like_one_batch(users, arms, clicks, cut):
     assert one == two
     assert sum(one.n_requests) == n
     assert sum(one.n_clicks) == c.sum()
+
+
+@given(
+    seed=st.integers(0, 2**63),
+    key=st.one_of(st.text(max_size=30), st.integers(-(2**70), 2**70)),
+)
+def test_routing_coins_are_stable_uniforms_that_tell_key_types_apart(seed, key):
+    from strategies.protocol import routing_uniforms
+
+    coin = routing_uniforms(seed, "ab", [key])[0]
+    assert 0.0 <= coin < 1.0
+    assert routing_uniforms(seed, "ab", [key, key]).tolist() == [coin, coin]
+    assert routing_uniforms(seed, "canary", [key])[0] != coin  # salts separate strategies
+    if isinstance(key, int):
+        assert routing_uniforms(seed, "ab", [str(key)])[0] != coin  # 1 and "1" differ
