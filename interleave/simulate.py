@@ -226,11 +226,13 @@ class SimulationResult:
         """The exposures regrouped one row per impression (``interleave.logs``' ``exposures``).
 
         Columns ``impression_id``, ``user_id``, ``query_id``, ``timestamp``, ``policy``,
-        ``items`` and ``teams`` (lists, top first) and ``clicks`` (clicked positions).
+        ``items`` and ``teams`` (lists, top first), ``clicks`` (clicked positions) and
+        ``method`` (the interleaver's name; ``"none"`` for a strategy that does not interleave).
         """
         if self.exposures is None:
             msg = "this run did not keep its exposures; run it with keep_exposures=True"
             raise InvalidArgument(msg)
+        method = getattr(getattr(self.strategy, "method", None), "name", None)
         return (
             self.exposures.sort("impression_id", "position")
             .group_by("impression_id", maintain_order=True)
@@ -240,6 +242,7 @@ class SimulationResult:
                 pl.col("team").cast(pl.Int64).alias("teams"),
                 pl.col("position").filter(pl.col("click")).cast(pl.Int64).alias("clicks"),
             )
+            .with_columns(method=pl.lit(method or "none", dtype=pl.String))
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -90,6 +90,17 @@ def test_impressions_regroup_the_exposures_one_row_per_request():
     assert impressions["clicks"].list.len().sum() == result.verdict
 
 
+def test_the_logs_layer_reads_both_frames():
+    schema = pytest.importorskip("interleave.logs.schema")
+    from strategies import AB, Interleaved
+
+    world = World.build(n_users=30, seed=6)
+    interleaved = world.run(Interleaved(seed=6), 60)
+    schema.check_columns(interleaved.impressions().schema, "exposures")
+    assert interleaved.impressions()["method"].unique().to_list() == ["team_draft"]
+    schema.check_columns(world.run(AB(seed=6), 60).exposures.schema, "ab")
+
+
 def test_the_same_run_twice_gives_the_same_frames():
     world = World.build(n_users=30, seed=7)
     first = world.run(Fixed(ARM_PRODUCTION), 300)
