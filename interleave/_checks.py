@@ -19,14 +19,14 @@ def check_int(
 ) -> int:
     """Return ``value`` as an int, or raise naming ``name`` (bools are not ints here)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        msg = f"`{name}` must be an integer, got {value!r} of type {type(value).__name__}"
+        msg = f"`{name}` must be an integer, got {short_repr(value)} of type {type(value).__name__}"
         raise InvalidArgument(msg)
     value = int(value)
     if minimum is not None and value < minimum:
-        msg = f"`{name}` must be >= {minimum}, got {value!r}"
+        msg = f"`{name}` must be >= {minimum}, got {short_repr(value)}"
         raise InvalidArgument(msg)
     if maximum is not None and value > maximum:
-        msg = f"`{name}` must be <= {maximum}, got {value!r}"
+        msg = f"`{name}` must be <= {maximum}, got {short_repr(value)}"
         raise InvalidArgument(msg)
     return value
 
@@ -42,11 +42,18 @@ def check_real(
 ) -> float:
     """Return ``value`` as a finite float inside the given bounds, or raise naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        msg = f"`{name}` must be a real number, got {value!r} of type {type(value).__name__}"
+        msg = (
+            f"`{name}` must be a real number, got {short_repr(value)} of type "
+            f"{type(value).__name__}"
+        )
         raise InvalidArgument(msg)
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int past the float range (e.g. 10**400)
+        msg = f"`{name}` must be finite, got {short_repr(value)}, beyond the float range"
+        raise InvalidArgument(msg) from None
     if not math.isfinite(value):
-        msg = f"`{name}` must be finite, got {value!r}"
+        msg = f"`{name}` must be finite, got {short_repr(value)}"
         raise InvalidArgument(msg)
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
@@ -55,7 +62,7 @@ def check_real(
         right = ")" if high_open else "]"
         lo = "-inf" if low is None else f"{low:g}"
         hi = "inf" if high is None else f"{high:g}"
-        msg = f"`{name}` must be in {left}{lo}, {hi}{right}, got {value!r}"
+        msg = f"`{name}` must be in {left}{lo}, {hi}{right}, got {short_repr(value)}"
         raise InvalidArgument(msg)
     return value
 
@@ -71,13 +78,18 @@ def check_alpha(name: str, value: Any) -> float:
 
 
 def check_one_of(name: str, value: Any, options: Iterable[Any]) -> Any:
-    """``value`` must be one of ``options``; the message lists them."""
+    """``value`` must be one of ``options``; the message lists them.
+
+    Returns the matching option itself. Only a value of an option's type matches, so a numpy
+    array or a look-alike object is refused instead of compared elementwise.
+    """
     options = tuple(options)
-    if value not in options:
-        shown = "{" + ", ".join(repr(o) for o in options) + "}"
-        msg = f"`{name}` must be one of {shown}, got {value!r}"
-        raise InvalidArgument(msg)
-    return value
+    for option in options:
+        if isinstance(value, type(option)) and value == option:
+            return option
+    shown = "{" + ", ".join(repr(o) for o in options) + "}"
+    msg = f"`{name}` must be one of {shown}, got {short_repr(value)}"
+    raise InvalidArgument(msg)
 
 
 def short_repr(value: Any, limit: int = 120) -> str:

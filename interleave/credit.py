@@ -275,7 +275,7 @@ def tally(
         _check_pair(candidate, baseline, max(candidate, baseline) + 1, "")
     try:
         array = np.array(outcomes, dtype=float)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         msg = f"`credits` hold a preference that is not a number: {error}"
         raise InvalidArgument(msg) from None
     return _win_loss(array, "credits")
@@ -414,7 +414,7 @@ def per_group_preference(groups: Any, outcomes: Any) -> GroupPreference:
     group_ids = _group_ids(groups)
     try:
         values = np.asarray(outcomes, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         msg = f"`outcomes` must be numbers in [-1, 1], got {short_repr(outcomes)}"
         raise InvalidArgument(msg) from None
     if group_ids.shape != values.shape:

@@ -22,4 +22,8 @@ class InvalidArgument(InterleaveError, ValueError):
 
 
 class DataWarning(UserWarning):
-    """Data that can be used but probably is not what the caller meant (e.g. a click on no item)."""
+    """Data that can be used but probably is not what the caller meant.
+
+    Raised by :meth:`interleave.ranking.Interleaving.from_rankings` when a shown item is in none
+    of the rankings (clicks on it credit nobody: the log and the rankings probably disagree).
+    """

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_INT_DIGITS",
     "as_generator",
     "check_request_key",
+    "check_seed",
     "digest_uniforms",
     "key_digest",
     "md5_bucket",
@@ -56,16 +57,17 @@ _INT_BOUND = 10**MAX_INT_DIGITS
 # Ints up to this many bits (603 digits) convert with str() under any limit Python accepts (>= 640).
 _PLAIN_STR_BITS = 2000
 _CHUNK = 10**18
+_PLAIN_INT = 2**64
 
 
-def _int_text(value: int) -> bytes:
+def _int_text(value: int, name: str = "`key`") -> bytes:
     """Decimal digits of ``value``, independent of the process's int-to-str digit limit."""
     if value.bit_length() <= _PLAIN_STR_BITS:
         return str(value).encode("ascii")
     if not -_INT_BOUND < value < _INT_BOUND:
         msg = (
-            f"an int key part or seed may have at most {MAX_INT_DIGITS} decimal digits, got one "
-            f"of about {int(value.bit_length() * 0.30103) + 1} digits; pass an id that long as a "
+            f"{name} may have at most {MAX_INT_DIGITS} decimal digits as an int, got one of "
+            f"about {int(value.bit_length() * 0.30103) + 1} digits; pass an id that long as a "
             "str or bytes"
         )
         raise InvalidArgument(msg)
@@ -89,7 +91,7 @@ def _utf8(text: str) -> bytes:
         return text.encode("utf-8", "surrogatepass")
 
 
-def _encode_part(part: Any, *, in_tuple: bool = False) -> bytes:
+def _encode_part(part: Any, *, in_tuple: bool = False, name: str = "`key`") -> bytes:
     # Type tag + length prefix: "1" (str) and 1 (int) and b"1" (bytes) never collide, nor do
     # ("ab", "c") and ("a", "bc"); a tuple is its own tag + part count, so ("a",) != "a".
     kind = type(part)
@@ -97,7 +99,7 @@ def _encode_part(part: Any, *, in_tuple: bool = False) -> bytes:
         raw = _utf8(part)
         return b"s" + len(raw).to_bytes(4, "little") + raw
     if kind is int:
-        raw = _int_text(part)
+        raw = _int_text(part, name)
         return b"i" + len(raw).to_bytes(4, "little") + raw
     if isinstance(part, str):
         raw = _utf8(part)
@@ -108,7 +110,7 @@ def _encode_part(part: Any, *, in_tuple: bool = False) -> bytes:
         )
         raise InvalidArgument(msg)
     elif isinstance(part, (int, np.integer)):  # numpy ints, IntEnum: their integer value
-        raw = _int_text(int(part))
+        raw = _int_text(int(part), name)
         tag = b"i"
     elif isinstance(part, (bytes, bytearray)):
         raw = bytes(part)
@@ -128,6 +130,21 @@ def _encode_part(part: Any, *, in_tuple: bool = False) -> bytes:
         )
         raise InvalidArgument(msg)
     return tag + len(raw).to_bytes(4, "little") + raw
+
+
+def check_seed(seed: Any, name: str = "seed") -> int | None:
+    """An experiment seed as a record stores it: None or an int of at most MAX_INT_DIGITS digits.
+
+    numpy ints become plain ints; bools, floats and strs are refused by name.
+    """
+    if seed is None:
+        return None
+    if type(seed) is int and -_PLAIN_INT < seed < _PLAIN_INT:
+        return seed
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+        return _bounded_int(name, int(seed))
+    msg = f"`{name}` must be an int or None, got {short_repr(seed)} of type {type(seed).__name__}"
+    raise InvalidArgument(msg)
 
 
 def key_digest(seed: int | None, *key: Any) -> bytes:
@@ -173,31 +190,44 @@ def key_digest(seed: int | None, *key: Any) -> bytes:
 @functools.lru_cache(maxsize=256)
 def _encode_seed(seed: int) -> bytes:
     # An experiment has one seed and serves millions of requests: encode it once.
-    return _encode_part(seed)
+    return _encode_part(seed, name="`seed`")
+
+
+def _bounded_int(name: str, value: int) -> int:
+    if not -_INT_BOUND < value < _INT_BOUND:
+        msg = (
+            f"`{name}` may have at most {MAX_INT_DIGITS} decimal digits, got "
+            f"{short_repr(value)}; pass an id that long as a str"
+        )
+        raise InvalidArgument(msg)
+    return value
 
 
 def check_request_key(key: Any, name: str = "key") -> str | int | tuple:
     """A request key as a record stores it: str, int, or a non-empty tuple of str and int.
 
     numpy ints and IntEnums become plain ints (so the record is JSON-able); bools, floats,
-    bytes, lists and nested tuples are refused by name. Used on the per-request path and by
+    bytes, lists and nested tuples are refused by name, and so are ints of more than
+    :data:`MAX_INT_DIGITS` digits. Used on the per-request path and by
     :meth:`interleave.ranking.Interleaving.from_dict`.
     """
-    if type(key) is str or type(key) is int:
+    if type(key) is str:
         return key
+    if type(key) is int:
+        return key if -_PLAIN_INT < key < _PLAIN_INT else _bounded_int(name, key)
     if isinstance(key, str):
         return str.__str__(key)
     if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
-        return int(key)
+        return _bounded_int(name, int(key))
     if type(key) is tuple and key:
         parts = []
         for index, part in enumerate(key):
-            if type(part) is str or type(part) is int:
+            if type(part) is str:
                 parts.append(part)
             elif isinstance(part, str):
                 parts.append(str.__str__(part))
             elif isinstance(part, (int, np.integer)) and not isinstance(part, (bool, np.bool_)):
-                parts.append(int(part))
+                parts.append(_bounded_int(f"{name}[{index}]", int(part)))
             else:
                 msg = (
                     f"`{name}[{index}]` must be a str or int, got {short_repr(part)} of type "
@@ -256,12 +286,12 @@ def as_generator(rng: Any, *, name: str = "rng") -> np.random.Generator:
         return np.random.default_rng(rng)
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         if rng < 0:
-            msg = f"`{name}` as an integer seed must be >= 0, got {rng!r}"
+            msg = f"`{name}` as an integer seed must be >= 0, got {short_repr(rng)}"
             raise InvalidArgument(msg)
         return np.random.default_rng(int(rng))
     msg = (
         f"`{name}` must be None, a non-negative int, a numpy SeedSequence or a numpy Generator, "
-        f"got {rng!r} of type {type(rng).__name__}; legacy RandomState is not accepted, "
+        f"got {short_repr(rng)} of type {type(rng).__name__}; legacy RandomState is not accepted, "
         "use numpy.random.default_rng(seed)"
     )
     raise InvalidArgument(msg)

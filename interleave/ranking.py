@@ -22,7 +22,7 @@ import numpy as np
 
 from interleave._checks import short_repr
 from interleave.errors import DataWarning, InvalidArgument
-from interleave.keys import check_request_key
+from interleave.keys import check_request_key, check_seed
 
 __all__ = [
     "ABSENT",
@@ -280,15 +280,6 @@ def _check_params(name: str, params: Any) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted(pairs))
 
 
-def _check_seed(name: str, seed: Any) -> int | None:
-    if seed is None or type(seed) is int:
-        return seed
-    if _is_int_id(seed):
-        return int(seed)
-    msg = f"`{name}` must be an int or None, got {short_repr(seed)} of type {type(seed).__name__}"
-    raise InvalidArgument(msg)
-
-
 @dataclass(frozen=True, slots=True)
 class Interleaving:
     """One impression: the shown list and who each position is credited to.
@@ -312,10 +303,6 @@ class Interleaving:
     key, seed
         The request key (str, int or a tuple of them) and experiment seed the randomness came
         from (``None`` when it came from an ``rng`` or fresh entropy).
-    candidate_counts
-        For methods that draw each position uniformly from a pool that includes items never
-        shown (pairwise preference): the pool's size at each position, which the ranks of the
-        shown items cannot recover and the credit's propensities need. Empty for the others.
 
     Construction checks what credit indexes (one team and one rank per shown item, team
     indices in ``[-1, n_rankers)``) and turns numpy ints in ``key``/``seed`` into ints, so a
@@ -338,7 +325,6 @@ class Interleaving:
     params: tuple[tuple[str, Any], ...] = ()
     key: str | int | tuple | None = None
     seed: int | None = None
-    candidate_counts: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         # Every request builds one: only what credit indexes is checked here (about 1 us).
@@ -364,7 +350,7 @@ class Interleaving:
         if key is not None and type(key) is not str and type(key) is not int:
             object.__setattr__(self, "key", check_request_key(key))
         if seed is not None and type(seed) is not int:
-            object.__setattr__(self, "seed", _check_seed("seed", seed))
+            object.__setattr__(self, "seed", check_seed(seed))
 
     def _normalise_containers(self) -> None:
         # Lists (or arrays) given by hand become the tuples a frozen record holds.
@@ -392,10 +378,10 @@ class Interleaving:
 
     def __str__(self) -> str:
         shown = ", ".join(
-            f"{item!r}" if team < 0 else f"{item!r}<{team}>"
+            short_repr(item) if team < 0 else f"{short_repr(item)}<{team}>"
             for item, team in zip(self.items, self.teams, strict=True)
         )
-        return f"{self.method} key={self.key!r} seed={self.seed!r}: [{shown}]"
+        return f"{self.method} key={short_repr(self.key)} seed={short_repr(self.seed)}: [{shown}]"
 
     def relabel(self, order: Sequence[int]) -> Interleaving:
         """The same impression with the rankers renumbered: new ranker ``i`` is old ``order[i]``.
@@ -411,7 +397,7 @@ class Interleaving:
             raise InvalidArgument(msg)
         order = [_int_field(f"order[{i}]", o, 0, k) for i, o in enumerate(order)]
         if sorted(order) != list(range(k)):
-            msg = f"`order` must be a permutation of range({k}), got {order!r}"
+            msg = f"`order` must be a permutation of range({k}), got {short_repr(order)}"
             raise InvalidArgument(msg)
         new_index = {old: new for new, old in enumerate(order)}
         return Interleaving(
@@ -423,7 +409,6 @@ class Interleaving:
             params=self.params,
             key=self.key,
             seed=self.seed,
-            candidate_counts=self.candidate_counts,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -431,7 +416,7 @@ class Interleaving:
 
         A tuple key becomes a list; :meth:`from_dict` turns it back into a tuple.
         """
-        record = {
+        return {
             "schema_version": SCHEMA_VERSION,
             "method": self.method,
             "params": dict(self.params),
@@ -442,9 +427,6 @@ class Interleaving:
             "key": list(self.key) if type(self.key) is tuple else self.key,
             "seed": self.seed,
         }
-        if self.candidate_counts:  # written only by the methods that need it
-            record["candidate_counts"] = list(self.candidate_counts)
-        return record
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> Interleaving:
@@ -484,7 +466,7 @@ class Interleaving:
         if items:
             items, _, _ = _check_ids(items, "record['items']")
         lengths = [
-            _int_field(f"record['ranking_lengths'][{j}]", n, 1, None)
+            _int_field(f"record['ranking_lengths'][{j}]", n, 1, ID_MAX)
             for j, n in enumerate(
                 _list_field("record['ranking_lengths']", record["ranking_lengths"])
             )
@@ -520,13 +502,7 @@ class Interleaving:
             ranking_lengths=tuple(lengths),
             params=_check_params("record['params']", record.get("params") or {}),
             key=key,
-            seed=_check_seed("record['seed']", record.get("seed")),
-            candidate_counts=tuple(
-                _int_field(f"record['candidate_counts'][{p}]", c, 1, None)
-                for p, c in enumerate(
-                    _list_field("record['candidate_counts']", record.get("candidate_counts", ()))
-                )
-            ),
+            seed=check_seed(record.get("seed"), "record['seed']"),
         )
         il.check()
         return il
@@ -609,7 +585,7 @@ class Interleaving:
         if n:
             _check_ids(list(self.items), "items")
         for j, length in enumerate(self.ranking_lengths):
-            _int_field(f"ranking_lengths[{j}]", length, 1, None)
+            _int_field(f"ranking_lengths[{j}]", length, 1, ID_MAX)
         for j, (row, length) in enumerate(zip(self.ranks, self.ranking_lengths, strict=True)):
             if n and (set(map(type, row)) != _JUST_INT or min(row) < ABSENT or max(row) >= length):
                 msg = (
@@ -622,15 +598,6 @@ class Interleaving:
                 msg = f"`ranks[{j}]` must hold distinct ranks or -1, got {short_repr(row)}"
                 raise InvalidArgument(msg)
         _check_params("params", dict(self.params))
-        counts = self.candidate_counts
-        if counts and (
-            len(counts) != n or set(map(type, counts)) != _JUST_INT or min(counts) < 1
-        ):
-            msg = (
-                f"`candidate_counts` must be empty or hold one int >= 1 per shown item ({n}), "
-                f"got {short_repr(counts)}"
-            )
-            raise InvalidArgument(msg)
         if k != len(self.ranking_lengths):  # pragma: no cover - construction checks it
             msg = "ranks and ranking_lengths differ in length"
             raise InvalidArgument(msg)

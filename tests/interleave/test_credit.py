@@ -214,6 +214,7 @@ def test_int_group_ids_stay_ints_and_numpy_ints_mix_with_python_ints():
         ([1, 2], [0.0, -7.0], "outcome -7.0 at impression 1"),
         ([1, 2], [0.0, float("inf")], "outcome inf"),
         ([1, 2], ["a", 0.0], "`outcomes` must be numbers in"),
+        pytest.param([1], [10**5000], "`outcomes` must be numbers in", id="5001-digit outcome"),
         ([[1], [2]], [1.0, 0.0], "one-dimensional"),
     ],
 )

@@ -78,7 +78,7 @@ def test_record_dict_is_json_with_the_configuration():
         (lambda d: d.update(items=[10**5000, 2, 3, 4]), "outside the 64-bit range"),
         (
             lambda d: d.update(ranking_lengths=[0, 4]),
-            r"`record\['ranking_lengths'\]\[0\]` must be >= 1",
+            r"`record\['ranking_lengths'\]\[0\]` must be in \[1, 18446744073709551616\), got 0",
         ),
         (lambda d: d.update(ranking_lengths=[4.0, 4]), "must be an int, got 4.0"),
         (lambda d: d.update(seed="x"), r"`record\['seed'\]` must be an int or None, got 'x'"),
