@@ -495,18 +495,36 @@ class Probabilistic(Interleaver):
         total = sum(lengths)
         n = self._check_n_impressions(n_impressions, m + total)
         generator = as_generator(rng)
-        u = generator.random((n, m + total))
-        keys = _race_keys(self.tau, lengths, u[:, m:])
-        n_max = max(lengths)
+        items = np.full((n, m), -1, dtype=np.int32)
+        teams = np.full((n, m), -1, dtype=np.int8)
+        # Blocks of impressions, drawn in order (the same stream as one (n, m + total) draw), keep
+        # the working arrays near 2**22 cells however many impressions are asked for.
+        block = max(1, (1 << 22) // (m + total + k * max(lengths) + n_union))
+        for lo in range(0, n, block):
+            hi = min(n, lo + block)
+            u = generator.random((hi - lo, m + total))
+            items[lo:hi], teams[lo:hi] = self._merge_block(u, m, lengths, rank_table)
+        return InterleavingBatch(
+            self.name, self.params(), item_ids, items, teams, rank_table, tuple(lengths)
+        )
+
+    def _merge_block(
+        self, u: np.ndarray, m: int, lengths: list[int], rank_table: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Items (union indices) and teams of the lists the rows of ``u`` draw, as ``_merge``."""
+        n = u.shape[0]
+        k, n_union = rank_table.shape
+        keys = _race_keys(self.tau, lengths, np.ascontiguousarray(u[:, m:]))
         # race[i, j, s]: union index of ranker j's s-th item in race order, in impression i.
-        race = np.zeros((n, k, n_max), dtype=np.int64)
+        race = np.zeros((n, k, max(lengths)), dtype=np.int32)
         start = 0
         for j, length_j in enumerate(lengths):
-            by_rank = np.empty(length_j, dtype=np.int64)
+            by_rank = np.empty(length_j, dtype=np.int32)
             by_rank[rank_table[j][rank_table[j] >= 0]] = np.flatnonzero(rank_table[j] >= 0)
             order = keys[:, start : start + length_j].argsort(axis=1, kind="stable")
             race[:, j, :length_j] = by_rank[order]
             start += length_j
+        del keys
         has = (rank_table >= 0).T.astype(np.int64)  # (n_union, k)
         remaining = np.tile(np.array(lengths, dtype=np.int64), (n, 1))
         pointer = np.zeros((n, k), dtype=np.int64)
@@ -530,9 +548,7 @@ class Probabilistic(Interleaver):
             items[:, p] = item
             teams[:, p] = j
             remaining -= has[item]
-        return InterleavingBatch(
-            self.name, self.params(), item_ids, items, teams, rank_table, tuple(lengths)
-        )
+        return items, teams
 
     def credit_batch(self, batch: InterleavingBatch, clicks: Any) -> CreditBatch:
         """Credit many impressions; ``clicks`` is bool (n_impressions, length). Vectorised.

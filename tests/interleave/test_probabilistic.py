@@ -579,3 +579,14 @@ def test_credit_batch_from_columns_equals_credit_of_the_rebuilt_records():
         one = method.credit(record, np.flatnonzero(clicks[i]).tolist())
         np.testing.assert_allclose(credits.scores[i], one.scores, atol=1e-12)
         np.testing.assert_allclose(credits.preferences[i], one.preferences, atol=1e-12)
+
+
+def test_batch_across_blocks_equals_per_request_calls():
+    # Long rankings make the batch work in blocks of ~232 impressions (4M cells each): 240
+    # impressions cross a block boundary and must still equal successive calls.
+    rankings = [list(range(3000)), list(range(3000, 6000))]
+    method = Probabilistic(length=5)
+    batch = method.interleave_batch(rankings, 240, rng=np.random.default_rng(12))
+    g = np.random.default_rng(12)
+    for i in range(240):
+        assert batch[i].items == method.interleave(rankings, rng=g).items
