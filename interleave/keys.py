@@ -236,8 +236,8 @@ def check_request_key(key: Any, name: str = "key") -> str | int | tuple:
                 raise InvalidArgument(msg)
         return tuple(parts)
     msg = (
-        f"`{name}` must be a str or int request key or a non-empty tuple of them such as "
-        f"(user_id, request_id), got {short_repr(key)} of type {type(key).__name__}"
+        f"`{name}` must be a str or int request key, got {short_repr(key)} of type "
+        f"{type(key).__name__}; a non-empty tuple of them such as (user_id, request_id) works too"
     )
     raise InvalidArgument(msg)
 
