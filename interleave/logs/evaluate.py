@@ -307,6 +307,8 @@ def _evaluate_interleaving(
                 batch, rows, candidate=candidate, baseline=baseline, every=every
             )
         )
+        if len(parts) >= 4:  # keep memory to the distinct (user, period) pairs, not the batches
+            parts = [merge_statistics(parts)]
     statistics = merge_statistics(parts)
     counts = statistics.count
     counts["n_rows"] = n_rows
