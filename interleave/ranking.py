@@ -42,7 +42,9 @@ SCHEMA_VERSION = 2
 
 #: Methods whose credit reads only ``ranks`` and ``ranking_lengths``, never ``teams``: a list
 #: shown elsewhere can be recorded for them without teams (see :meth:`Interleaving.from_rankings`).
-CREDITED_BY_RANKS = frozenset({"balanced", "optimized", "probabilistic"})
+CREDITED_BY_RANKS = frozenset(
+    {"balanced", "debiased_balanced", "optimized", "pairwise_preference", "probabilistic"}
+)
 
 #: Int ids are 64-bit, as in the exposure log (int64, or uint64 up to 2**64 - 1).
 ID_MIN, ID_MAX = -(2**63), 2**64
@@ -520,8 +522,8 @@ class Interleaving:
         """A record for a list shown by someone else (e.g. read from a click log).
 
         ``ranks`` are computed from ``rankings``. ``teams`` may be left out only for the methods
-        in :data:`CREDITED_BY_RANKS` (balanced, optimized, probabilistic), whose credit never
-        reads them; it is then ``-1`` everywhere. Team-credited methods such as ``team_draft``
+        in :data:`CREDITED_BY_RANKS` (every method but team_draft), whose credit never reads
+        them; it is then ``-1`` everywhere. Team-credited methods such as ``team_draft``
         need the teams that were logged, or every click would silently credit nobody.
 
         Warns with :class:`~interleave.errors.DataWarning` when a shown item is in none of the
