@@ -39,6 +39,7 @@ from interleave.errors import InvalidArgument
 from interleave.logs.periods import PERIOD, period_of
 from interleave.logs.schema import check_columns
 from interleave.methods.base import Interleaver
+from interleave.ranking import SCHEMA_VERSION
 from interleave.stats import MixtureSPRT, paired_test, sign_test
 from interleave.stats.sufficient import CenteredSum
 
@@ -406,6 +407,20 @@ def _credit(
     return outcome, credit[0], credit[1], sorted({name for name, _, _ in groups})
 
 
+def _check_versions(frame: pl.DataFrame) -> None:
+    """Records carry ``schema_version`` (none means 1); a newer one than we read is an error."""
+    if "schema_version" not in frame.columns:
+        return
+    versions = frame["schema_version"].fill_null(1)
+    if versions.len() and (versions.min() < 1 or versions.max() > SCHEMA_VERSION):
+        bad = sorted(set(versions.filter((versions < 1) | (versions > SCHEMA_VERSION)).to_list()))
+        msg = (
+            f"`schema_version` {bad} is not one this version of interleave reads (1 to "
+            f"{SCHEMA_VERSION}); upgrade interleave or re-log the records"
+        )
+        raise InvalidArgument(msg)
+
+
 def interleaving_statistics(
     exposures: pl.DataFrame,
     click_rows: pl.DataFrame | None = None,
@@ -456,6 +471,7 @@ def interleaving_statistics(
         msg = f"`candidate` and `baseline` must be different rankers, got {candidate} for both"
         raise InvalidArgument(msg)
     n_rows = exposures.height
+    _check_versions(exposures)
     if exposures["impression_id"].n_unique() == n_rows:  # the usual case, and cheaper to ask
         frame = exposures
     else:

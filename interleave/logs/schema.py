@@ -131,6 +131,9 @@ _EXPOSURES = (
         "ranking_lengths", "List of int", _list_of(_is_int), False, "length of each ranker's list"
     ),
     Column("params", "Struct or JSON String", _is_params, False, "the method's configuration"),
+    Column(
+        "schema_version", "int", _is_int, False, "version of Interleaving.to_dict() (record form)"
+    ),
 )
 
 _CLICKS = (

@@ -222,3 +222,13 @@ def test_click_rows_with_another_id_type_are_a_named_error(records):
     rows = click_rows(records).with_columns(pl.col("impression_id").cast(pl.String))
     with pytest.raises(InvalidArgument, match="one id type"):
         evaluate(exposures, rows)
+
+
+def test_records_from_a_newer_schema_version_are_refused(tmp_path, records):
+    record, clicks = records[0]
+    data = {**record.to_dict(), "schema_version": 99}
+    line = json.dumps({"impression_id": 1, "clicks": clicks, "record": json.dumps(data)})
+    path = tmp_path / "future.ndjson"
+    path.write_text(line + "\n")
+    with pytest.raises(InvalidArgument, match=r"`schema_version` \[99\]"):
+        evaluate(path)
