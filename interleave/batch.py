@@ -97,6 +97,9 @@ class InterleavingBatch:
     rank_table
         Shared-rankings batches: int32 (n_rankers, n_union), rank of each union item in each
         ranking, -1 absent. ``None`` for per-impression batches.
+    keys, seeds
+        Per impression, the request key and experiment seed of the record (a method whose credit
+        draws randomness, e.g. sampled Probabilistic credit, derives it from them), or ``None``.
     """
 
     __slots__ = (
@@ -105,10 +108,12 @@ class InterleavingBatch:
         "_ranks",
         "item_ids",
         "items",
+        "keys",
         "method",
         "n_rankers",
         "params",
         "rank_table",
+        "seeds",
         "teams",
     )
 
@@ -125,6 +130,8 @@ class InterleavingBatch:
         ranks: np.ndarray | None = None,
         n_shown: np.ndarray | None = None,
         n_rankers: int | None = None,
+        keys: tuple | None = None,
+        seeds: tuple | None = None,
     ) -> None:
         n = teams.shape[0]
         if ranking_lengths is not None:
@@ -155,6 +162,8 @@ class InterleavingBatch:
             ("_lengths", ranking_lengths),
             ("_n_shown", n_shown),
             ("n_rankers", int(n_rankers)),
+            ("keys", keys),
+            ("seeds", seeds),
         ):
             object.__setattr__(self, name, value)
 
@@ -219,7 +228,7 @@ class InterleavingBatch:
     # -- per impression ----------------------------------------------------------------------------
 
     def __getitem__(self, index: int) -> Interleaving:
-        """Impression ``index`` as an :class:`Interleaving` (no key or seed).
+        """Impression ``index`` as an :class:`Interleaving` (with its key and seed if known).
 
         For a batch built from columns without item ids, the ids are the positions ``0..m-1``.
         """
@@ -255,6 +264,8 @@ class InterleavingBatch:
             ranks=tuple(tuple(row) for row in ranks[:, index, :m].tolist()),
             ranking_lengths=tuple(self._lengths[index].tolist()),
             params=self.params,
+            key=None if self.keys is None else self.keys[index],
+            seed=None if self.seeds is None else self.seeds[index],
         )
 
     def __iter__(self) -> Iterator[Interleaving]:
@@ -373,6 +384,8 @@ class InterleavingBatch:
             ranks=ranks.astype(np.int32),
             n_shown=n_shown,
             n_rankers=k,
+            keys=tuple(record.key for record in records),
+            seeds=tuple(record.seed for record in records),
         )
 
     @classmethod
@@ -386,6 +399,9 @@ class InterleavingBatch:
         *,
         n_shown: Any = None,
         n_rankers: int | None = None,
+        keys: Sequence | None = None,
+        seeds: Sequence | None = None,
+        items: Sequence[Sequence] | None = None,
     ) -> InterleavingBatch:
         """A batch straight from a log's columns, each impression with its own rankings.
 
@@ -413,6 +429,12 @@ class InterleavingBatch:
         n_rankers
             Needed only when neither ``ranks`` nor ``ranking_lengths`` is given and some ranker
             has no position in any row (default ``max(2, max(teams) + 1)``).
+        keys, seeds
+            Per impression, the request key and experiment seed, for a credit that draws
+            randomness from them (sampled Probabilistic credit); ``None`` when not needed.
+        items
+            Per impression, the shown ids (a list per row, without padding); they fix
+            ``n_shown`` and let :meth:`__getitem__` give the logged record back exactly.
 
         A method whose credit reads what is missing raises :class:`InvalidArgument` in
         ``credit_batch`` naming it.
@@ -476,6 +498,15 @@ class InterleavingBatch:
         if k < 2:
             msg = f"a batch compares at least 2 rankers, got {k} ({sizes})"
             raise InvalidArgument(msg)
+        item_ids = item_index = None
+        if items is not None:
+            item_ids, item_index, counts = _pack_items(items, n, length)
+            if n_shown is not None and not np.array_equal(
+                _int_array("n_shown", n_shown, 1, "(n_impressions,)"), counts
+            ):
+                msg = "`n_shown` disagrees with the number of `items` in some row; pass one of them"
+                raise InvalidArgument(msg)
+            n_shown = counts
         if n_shown is not None:
             n_shown = _int_array("n_shown", n_shown, 1, "(n_impressions,)")
             if n_shown.shape[0] != n:
@@ -493,18 +524,63 @@ class InterleavingBatch:
         else:
             n_shown = np.full(n, length, dtype=np.int64)
         _check_columns(teams, ranks, ranking_lengths, n_shown, k)
+        keys = _per_impression("keys", keys, n)
+        seeds = _per_impression("seeds", seeds, n)
         return cls(
             name,
             params,
-            None,
-            None,
+            item_ids,
+            item_index,
             _narrow(teams),
             None,
             ranking_lengths,
             ranks=None if ranks is None else ranks.astype(np.int32),
             n_shown=n_shown,
             n_rankers=k,
+            keys=keys,
+            seeds=seeds,
         )
+
+
+def _pack_items(items: Any, n: int, length: int) -> tuple[tuple, np.ndarray, np.ndarray]:
+    """Rows of shown ids -> (item_ids, (n, length) int32 indices with -1 padding, row lengths)."""
+    if isinstance(items, (str, bytes)) or not hasattr(items, "__len__") or len(items) != n:
+        msg = f"`items` must hold one row of shown ids per impression ({n}), got {items!r:.80}"
+        raise InvalidArgument(msg)
+    lookup: dict[Any, int] = {}
+    flat: list[int] = []
+    counts = np.empty(n, dtype=np.int64)
+    for i, row in enumerate(items):
+        if isinstance(row, np.ndarray):
+            row = row.tolist()
+        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence) or len(row) > length:
+            msg = (
+                f"`items[{i}]` must be a list of at most {length} shown ids (the row length), "
+                f"got {row!r:.80}"
+            )
+            raise InvalidArgument(msg)
+        if len(set(map(type, row))) > 1 or any(
+            type(x) is not int and type(x) is not str for x in row
+        ):
+            msg = f"`items[{i}]` must hold int or str ids of one type, got {row!r:.80}"
+            raise InvalidArgument(msg)
+        if len(set(row)) != len(row):
+            msg = f"`items[{i}]` repeats an id: {row!r:.80}"
+            raise InvalidArgument(msg)
+        counts[i] = len(row)
+        flat.extend(lookup.setdefault(x, len(lookup)) for x in row)
+    index = np.full((n, length), -1, dtype=np.int32)
+    index[np.arange(length) < counts[:, None]] = flat
+    return tuple(lookup), index, counts
+
+
+def _per_impression(name: str, values: Any, n: int) -> tuple | None:
+    if values is None:
+        return None
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or len(values) != n:
+        msg = f"`{name}` must hold one entry per impression ({n}), got {values!r:.80}"
+        raise InvalidArgument(msg)
+    return tuple(v.item() if isinstance(v, np.generic) else v for v in values)
 
 
 def _narrow(teams: np.ndarray) -> np.ndarray:

@@ -88,15 +88,24 @@ def _checked_path(path: object) -> Path:
     return p
 
 
-def _decode(path: Path, data: bytes, first_line: int) -> str:
+def _decoded(
+    path: Path, data: bytes, first_line: int, separators: bytes
+) -> Iterator[tuple[int, str]]:
+    """Yield ``data`` as text; before invalid UTF-8, its valid records, then the error.
+
+    The records before a bad byte are parsed first so that the first error in file order is the
+    one reported, whatever the piece size.
+    """
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
+        cut = max(data.rfind(bytes([s]), 0, error.start) for s in separators)
+        if cut >= 0:
+            yield first_line, data[: cut + 1].decode("utf-8")
         line = first_line + data.count(b"\n", 0, error.start)
         around = data[max(0, error.start - 20) : error.start + 20]
-        raise LogFormatError(
-            path, line, f"UTF-8 text ({error.reason} at byte {error.start})", repr(around)
-        ) from None
+        raise LogFormatError(path, line, f"UTF-8 text ({error.reason})", repr(around)) from None
+    yield first_line, text
 
 
 def _pieces(path: Path, separators: bytes) -> Iterator[tuple[int, str]]:
@@ -118,7 +127,7 @@ def _pieces(path: Path, separators: bytes) -> Iterator[tuple[int, str]]:
                 pending.append(block[: cut + 1])
                 data = b"".join(pending)
                 pending = [block[cut + 1 :]]
-                yield line, _decode(path, data, line)
+                yield from _decoded(path, data, line, separators)
                 line += data.count(b"\n")
     except (EOFError, zlib.error, gzip.BadGzipFile) as error:
         ended = line + sum(piece.count(b"\n") for piece in pending)
@@ -130,7 +139,7 @@ def _pieces(path: Path, separators: bytes) -> Iterator[tuple[int, str]]:
         raise InvalidArgument(msg) from None
     data = b"".join(pending)
     if data:
-        yield line, _decode(path, data, line)
+        yield from _decoded(path, data, line, separators)
 
 
 def _lines(text: str, first_line: int) -> pl.DataFrame:

@@ -107,7 +107,9 @@ class Randomness:
         bits = int.from_bytes(self._digest, "little")
         if n > 256:
             extra = digest_uniforms(self._digest, n - 256)
-            bits |= sum(1 << (256 + i) for i, u in enumerate(extra) if u < 0.5)
+            # Packed in one pass: summing shifted ints was quadratic (2 s for 10^5 coins).
+            packed = np.packbits(np.array(extra) < 0.5, bitorder="little").tobytes()
+            bits |= int.from_bytes(packed, "little") << 256
         return bits & ((1 << n) - 1)
 
     def uniforms(self, n: int) -> list[float]:

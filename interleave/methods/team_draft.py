@@ -154,11 +154,14 @@ class TeamDraft(Interleaver):
         na, nb = len(a), len(b)
         pa = pb = c
         count = c
+        # Coin r is bit r; past 64 coins, shifting a long int each round would be quadratic.
+        bits = format(coins, f"0{length}b")[::-1] if length > 64 else None
         for r in range(length):
             if count >= length:
                 break
             before = count
-            for pick_a in (True, False) if (coins >> r) & 1 else (False, True):
+            heads = (coins >> r) & 1 if bits is None else bits[r] == "1"
+            for pick_a in (True, False) if heads else (False, True):
                 if pick_a:
                     while pa < na and a[pa] in shown:
                         pa += 1

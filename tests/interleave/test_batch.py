@@ -56,11 +56,7 @@ def test_from_records_keeps_each_impressions_own_ranks_and_lengths():
     assert batch.ranking_lengths.tolist() == [[3, 3], [2, 1]]
     assert batch.shown.tolist() == [[True] * 4, [True, True, True, False]]
     assert batch.rank_table is None
-    for i, record in enumerate(records):
-        assert batch[i].items == record.items
-        assert batch[i].teams == record.teams
-        assert batch[i].ranks == record.ranks
-        assert batch[i].ranking_lengths == record.ranking_lengths
+    assert [batch[i] for i in range(2)] == records  # keys and seeds too
     assert batch.ranks[:, 1, 3].tolist() == [-1, -1]  # padding
 
 
@@ -230,6 +226,11 @@ def test_n_shown_counts_items_no_ranker_ranked():
         ({"teams": [[0, 1]], "n_shown": [1]}, "padding position has a team"),
         ({"teams": [[0, 1]], "n_rankers": 2.0}, "`n_rankers` must be an int"),
         ({"teams": [[0, 1]], "params": 5}, "`params` must be a mapping"),
+        (
+            {"teams": [[0, 1]], "keys": ["a", "b"]},
+            r"`keys` must hold one entry per impression \(1\)",
+        ),
+        ({"teams": [[0, 1]], "seeds": 3}, r"`seeds` must hold one entry per impression"),
     ],
 )
 def test_from_columns_bad_input_names_the_argument(kwargs, message):
@@ -278,3 +279,53 @@ def test_a_batch_is_immutable():
     with pytest.raises(AttributeError, match="immutable"):
         batch.teams = None
     assert "2 impressions x 3 positions" in repr(batch)
+
+
+def test_keys_and_seeds_from_columns_reach_the_records():
+    batch = InterleavingBatch.from_columns(
+        "balanced",
+        [[0, 1]],
+        ranks=[[[0, 1]], [[1, 0]]],
+        ranking_lengths=[[2, 2]],
+        keys=["request-1"],
+        seeds=[np.int64(7)],
+    )
+    assert batch[0].key == "request-1"
+    assert type(batch[0].seed) is int
+
+
+def test_items_from_columns_give_the_logged_records_back():
+    method = Balanced()
+    records = logged_records(method, n=8)
+    teams, ranks, lengths = columns_of(records)
+    batch = InterleavingBatch.from_columns(
+        method,
+        teams,
+        ranks,
+        lengths,
+        items=[np.array(r.items) for r in records],
+        keys=[r.key for r in records],
+        seeds=[r.seed for r in records],
+    )
+    assert list(batch) == records
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        ([[1, 2]], r"one row of shown ids per impression \(2\)"),
+        ([[1, 2], "ab"], r"`items\[1\]` must be a list of at most 2 shown ids"),
+        ([[1, 2], [3, 4, 5]], r"`items\[1\]` must be a list of at most 2"),
+        ([[1, 2], [3, "4"]], r"`items\[1\]` must hold int or str ids of one type"),
+        ([[1, 2], [3, 3]], r"`items\[1\]` repeats an id"),
+        ([[1, 2], [[3], 4]], r"`items\[1\]` must hold int or str ids"),
+    ],
+)
+def test_bad_items_are_named(items, message):
+    with pytest.raises(InvalidArgument, match=message):
+        InterleavingBatch.from_columns("team_draft", [[0, 1], [1, 0]], items=items)
+
+
+def test_items_and_n_shown_must_agree():
+    with pytest.raises(InvalidArgument, match="`n_shown` disagrees with the number of `items`"):
+        InterleavingBatch.from_columns("team_draft", [[0, 1]], items=[[1, 2]], n_shown=[1])

@@ -14,10 +14,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from interleave import Balanced, Interleaving, InvalidArgument, Optimized, Probabilistic, TeamDraft
+from interleave import (
+    Balanced,
+    Interleaving,
+    InterleavingBatch,
+    InvalidArgument,
+    Optimized,
+    Probabilistic,
+    TeamDraft,
+)
 
 # Methods under contract: (factory, compares more than two rankings, what is unbiased under random
 # clicks: "outcome" (the win/loss sign), "scores" (the expected credit difference) or None).
@@ -179,6 +187,7 @@ def test_credit_preferences_are_antisymmetric_and_bounded(name, rankings, data):
     assert np.all(np.abs(prefs) <= 1)
 
 
+@pytest.mark.slow  # 100,000 impressions per method: ~20 s in all
 @pytest.mark.parametrize("name", FAIR)
 def test_random_clicks_prefer_neither_ranker(name):
     # 100,000 impressions of a 50%-overlap pair of 10-item lists; each position clicked
@@ -275,3 +284,90 @@ def test_rng_must_be_a_generator_or_seed():
 def test_key_must_be_str_or_int():
     with pytest.raises(InvalidArgument, match=r"`key` must be a str or int request key, got 1.5"):
         TeamDraft().interleave([[1], [2]], key=1.5)
+
+
+# --- batch equals per request ---------------------------------------------------------------------
+
+
+@st.composite
+def logged_records(draw, name):
+    """Records of one method, each impression with its own rankings (as in a real log)."""
+    method = make(name, draw(st.one_of(st.none(), st.integers(1, 10))))
+    k = draw(st.integers(2, 3)) if METHODS[name][1] else 2
+    records = []
+    for i in range(draw(st.integers(1, 6))):
+        rankings = draw(ranking_sets(max_rankers=k).filter(lambda r, k=k: len(r) == k))
+        records.append(
+            method.interleave(rankings, key=f"request-{i}", seed=draw(st.integers(0, 9)))
+        )
+    return method, records
+
+
+def assert_same_credit(batch_credit, credits):
+    """Row ``i`` of a CreditBatch equals ``credits[i]``, up to rounding.
+
+    (Some vectorised paths sum in another order.)
+    """
+    assert len(batch_credit) == len(credits)
+    for i, single in enumerate(credits):
+        np.testing.assert_allclose(batch_credit.scores[i], single.scores, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            batch_credit.preferences[i], single.preferences, rtol=1e-9, atol=1e-12
+        )
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=20)
+@given(
+    rankings=ranking_sets(),
+    length=st.one_of(st.none(), st.integers(1, 12)),
+    seed=st.integers(0, 2**32),
+)
+def test_interleave_batch_equals_successive_interleave_calls(name, rankings, length, seed):
+    method = make(name, length)
+    batch = method.interleave_batch(rankings, 5, rng=np.random.default_rng(seed))
+    generator = np.random.default_rng(seed)
+    assert list(batch) == [method.interleave(rankings, rng=generator) for _ in range(5)]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=20)
+@given(rankings=ranking_sets(), seed=st.integers(0, 2**32), p_click=st.sampled_from([0.2, 0.6]))
+def test_credit_batch_equals_per_request_credit(name, rankings, seed, p_click):
+    method = make(name)
+    batch = method.interleave_batch(rankings, 6, rng=np.random.default_rng(seed))
+    clicks = (np.random.default_rng(seed + 1).random(batch.shape) < p_click) & batch.shown
+    credits = [method.credit(batch[i], clicks[i, : batch.n_shown[i]]) for i in range(len(batch))]
+    assert_same_credit(method.credit_batch(batch, clicks), credits)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=20)
+@given(data=st.data())
+def test_credit_batch_of_a_log_equals_per_record_credit(name, data):
+    # A log: every impression had its own rankings. Packed from records and from the columns a
+    # frame would hold (teams, ranks, ranking lengths, keys, seeds), the batch credit must equal
+    # crediting each logged record.
+    method, records = data.draw(logged_records(name))
+    clicks = []
+    for record in records:
+        chosen = data.draw(st.sets(st.integers(0, len(record.items) - 1)))
+        clicks.append([p in chosen for p in range(len(record.items))])
+    credits = [method.credit(r, c) for r, c in zip(records, clicks, strict=True)]
+    batch = InterleavingBatch.from_records(records)
+    mask = np.zeros(batch.shape, dtype=bool)
+    for i, row in enumerate(clicks):
+        mask[i, : len(row)] = row
+    assert_same_credit(method.credit_batch(batch, mask), credits)
+    columns = InterleavingBatch.from_columns(
+        method,
+        batch.teams,
+        ranks=batch.ranks,
+        ranking_lengths=batch.ranking_lengths,
+        n_shown=batch.n_shown,
+        keys=[r.key for r in records],
+        seeds=[r.seed for r in records],
+        items=[r.items for r in records],
+    )
+    assert list(columns) == records
+    assert_same_credit(method.credit_batch(columns, mask), credits)

@@ -241,3 +241,20 @@ def test_batch_rejects_clicks_past_the_end_of_a_short_list():
 def test_common_prefix_must_be_a_bool():
     with pytest.raises(InvalidArgument, match="`common_prefix` must be True or False, got 'yes'"):
         TeamDraft(common_prefix="yes")
+
+
+def test_long_lists_follow_the_coins_round_by_round():
+    # Past 64 coins the draft reads the coins from a bit string (shifting a long int each round
+    # was quadratic): round r is led by ranker 0 exactly when coin r is heads.
+    from interleave.methods.base import Randomness
+
+    length = 200
+    a, b = list(range(length)), list(range(length, 2 * length))
+    coins = int.from_bytes(np.random.default_rng(5).bytes(length // 8), "little")
+    items, teams = TeamDraft(length=length)._merge(
+        [a, b], [], length, Randomness.from_coin_bits(coins)
+    )
+    assert len(items) == length
+    for r in range(length // 2):
+        assert teams[2 * r] == (0 if (coins >> r) & 1 else 1)
+        assert teams[2 * r + 1] == 1 - teams[2 * r]

@@ -252,6 +252,31 @@ def test_readers_on_mutated_logs_only_raise_our_errors(
         assert frame["items"].list.len().equals(frame["clicks"].list.len())
 
 
+@settings(max_examples=150)
+@given(
+    atoms=st.lists(st.sampled_from([*ATOMS, "\udcff"]), max_size=60),
+    reader=st.sampled_from(READERS),
+    chunk=st.sampled_from([1, 3, 17]),
+)
+def test_readers_answer_the_same_whatever_the_piece_size(
+    atoms: list[str], reader: Any, chunk: int
+) -> None:
+    # "\udcff" becomes the invalid byte 0xff: a UTF-8 error somewhere in the log.
+    data = "".join(atoms).encode("utf-8", errors="surrogateescape")
+    answers = []
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
+        path = write_bytes(Path(tmp), data)
+        for size in (chunk, 1 << 22):
+            patch.setattr("interleave.clicks.readers.CHUNK_BYTES", size)
+            answers.append(bounded(reader, path))
+    (small_status, small), (whole_status, whole) = answers
+    assert small_status == whole_status
+    if whole_status == "ok":
+        assert small.equals(whole)
+    else:
+        assert str(small) == str(whole)  # the first error in file order, named the same way
+
+
 def reference_pyclick(text: str) -> list[tuple[str, list[int], list[bool]]]:
     """A per-session parse of well-formed PyClick logs, written independently of the reader."""
     rows = []
