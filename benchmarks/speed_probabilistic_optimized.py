@@ -13,6 +13,7 @@ Run: ``python -m benchmarks speed_probabilistic_optimized``.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import subprocess
 import sys
@@ -163,10 +164,8 @@ def _optimized_rows(mpkato: Any, why: str, min_time: float, quick: bool) -> list
         pair = [list(range(n)), list(range(n, 2 * n))]
         optimized._cached_solution.cache_clear()
         start = time.perf_counter()
-        try:
+        with contextlib.suppress(TooManyCandidates):
             Optimized().solve(pair)
-        except TooManyCandidates:
-            pass
         rows.append(
             _pair_row(
                 "Optimized refusal (TooManyCandidates)", n, time.perf_counter() - start, None, ""
