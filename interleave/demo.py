@@ -29,7 +29,7 @@ import numpy as np
 import interleave.methods as methods_package
 from interleave._checks import check_int, check_one_of, check_real
 from interleave.clicks.cascade import PRESETS
-from interleave.errors import InterleaveError
+from interleave.errors import InterleaveError, InvalidArgument
 from interleave.methods import Interleaver
 from interleave.simulate import SimulationResult, World
 from interleave.stats import MixtureSPRT
@@ -151,7 +151,7 @@ class DemoResult:
             if v.strategy == strategy:
                 return v
         msg = f"`strategy` must be one of {[v.strategy for v in self.verdicts]}, got {strategy!r}"
-        raise InterleaveError(msg)
+        raise InvalidArgument(msg)
 
     def speedup(self) -> float | None:
         """A/B's requests to decide over interleaving's (``None`` unless both decided)."""
