@@ -322,6 +322,20 @@ class ABResult:
             (pl.col("n_shown_a") + pl.col("n_shown_b")).alias("n_shown"),
         ).with_columns(pl.Series("pvalue", monitored.pvalue))
 
+    def always_valid_interval(self) -> Any:
+        """The mixture SPRT's confidence sequence for the CTR difference at the last look.
+
+        ``None`` until both arms have a click-rate variance (the A/B statistic is 0 before).
+        """
+        n_a_clicks, n_a, n_b_clicks, n_b = self._counts()
+        data = TwoProportions(
+            n_successes_a=n_a_clicks, n_trials_a=n_a, n_successes_b=n_b_clicks, n_trials_b=n_b
+        )
+        if min(n_a_clicks, n_b_clicks) == 0 or n_a_clicks == n_a or n_b_clicks == n_b:
+            return None
+        state = MixtureSPRT(alpha=self.alpha, n_opt=self.n_opt).start(data)
+        return state.confidence_interval()
+
     def off_policy(self, target: str, estimator: str = "snips") -> OffPolicyEstimate | None:
         """``target``'s CTR estimated from the other policy's log (``None`` without propensities).
 
@@ -407,12 +421,13 @@ class ABResult:
                 }
             )
         last = self.over_time.row(-1, named=True)
+        interval = self.always_valid_interval()
         rows.append(
             {
                 "quantity": "CTR difference, always valid (mixture)",
                 "estimate": last["ctr_candidate"] - last["ctr_baseline"],
-                "low": None,
-                "high": None,
+                "low": None if interval is None else interval.low,
+                "high": None if interval is None else interval.high,
                 "pvalue": last["pvalue"],
                 "n": last["n_shown"],
             }
