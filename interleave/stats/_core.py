@@ -755,7 +755,7 @@ def log_rising_factorial(x: float, d: float) -> float:
         + d * math.log(z)
         - d
         + (1.0 / z - 1.0 / x) / 12.0
-        - (1.0 / z**3 - 1.0 / x**3) / 360.0
+        - ((1.0 / z) ** 3 - (1.0 / x) ** 3) / 360.0
     )
 
 
@@ -772,7 +772,7 @@ def log_rising_factorial_array(x: Any, d: Any) -> np.ndarray:
         + d * np.log(z)
         - d
         + (1.0 / z - 1.0 / safe_x) / 12.0
-        - (1.0 / z**3 - 1.0 / safe_x**3) / 360.0
+        - ((1.0 / z) ** 3 - (1.0 / safe_x) ** 3) / 360.0
     )
     small_x = np.where(large, 1.0, x)
     direct = gammaln(small_x + d) - gammaln(small_x)

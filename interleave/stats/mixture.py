@@ -95,11 +95,23 @@ def normal_mixture_rho(v_opt: float, alpha: float = 0.05) -> float:
 
 
 def _check_rho(rho: Any) -> float:
-    return check_positive("rho", rho)
+    rho = check_positive("rho", rho)
+    if not 1e-300 <= rho <= 1e300:
+        msg = f"`rho` must be in [1e-300, 1e300], got {rho!r}"
+        raise InvalidArgument(msg)
+    return rho
+
+
+def _float_array(name: str, value: Any) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        msg = f"`{name}` must be a number or an array of numbers, got {value!r:.80}"
+        raise InvalidArgument(msg) from None
 
 
 def _check_v(v: Any) -> np.ndarray:
-    array = np.asarray(v, dtype=float)
+    array = _float_array("v", v)
     if np.any(~np.isfinite(array)) or np.any(array < 0):
         msg = f"`v` (the variance of s) must be finite and >= 0, got {v!r}"
         raise InvalidArgument(msg)
@@ -126,11 +138,12 @@ def normal_mixture_log_e(s: Any, v: Any, rho: float) -> Any:
     """
     rho = _check_rho(rho)
     v = _check_v(v)
-    s = np.asarray(s, dtype=float)
+    s = _float_array("s", s)
     if np.any(~np.isfinite(s)):
         msg = f"`s` must be finite, got {s!r}"
         raise InvalidArgument(msg)
-    out = 0.5 * np.log(rho / (v + rho)) + s * s / (2.0 * (v + rho))
+    with np.errstate(over="ignore"):  # overwhelming evidence is +inf: p = 0
+        out = s * s / (2.0 * (v + rho)) - 0.5 * np.log1p(v / rho)
     return out[()] if out.ndim == 0 else out
 
 
@@ -146,7 +159,8 @@ def normal_mixture_boundary(v: Any, rho: float, alpha: float = 0.05) -> Any:
     rho = _check_rho(rho)
     alpha = check_level("alpha", alpha)
     v = _check_v(v)
-    out = np.sqrt((v + rho) * (np.log1p(v / rho) + 2.0 * math.log(1.0 / alpha)))
+    with np.errstate(over="ignore"):
+        out = np.sqrt((v + rho) * (np.log1p(v / rho) + 2.0 * math.log(1.0 / alpha)))
     return out[()] if out.ndim == 0 else out
 
 

@@ -54,11 +54,16 @@ SRM_THRESHOLD = 0.001
 """The p-value below which GrowthBook and Eppo flag a sample-ratio mismatch."""
 
 
-def _check_ratios(expected_ratios: Any, n_arms: int) -> tuple[float, ...]:
-    if expected_ratios is None:
+def _check_ratios(expected_ratios: Any, n_arms: int | None) -> tuple[float, ...]:
+    """The ratios as shares summing to 1; ``n_arms=None`` accepts any number of arms."""
+    if expected_ratios is None and n_arms is not None:
         return tuple(1.0 / n_arms for _ in range(n_arms))
-    ratios = np.asarray(expected_ratios, dtype=float)
-    if ratios.ndim != 1 or len(ratios) != n_arms:
+    try:
+        ratios = np.asarray(expected_ratios, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        msg = f"`expected_ratios` must be a list of positive numbers, got {expected_ratios!r:.80}"
+        raise InvalidArgument(msg) from None
+    if ratios.ndim != 1 or len(ratios) != (len(ratios) if n_arms is None else n_arms):
         msg = f"`expected_ratios` must have one entry per arm ({n_arms}), got {expected_ratios!r}"
         raise InvalidArgument(msg)
     if not np.all(np.isfinite(ratios)) or np.any(ratios <= 0):
@@ -168,7 +173,7 @@ class SequentialSRM(Result):
         if self.expected_ratios is None:
             ratios: tuple[float, ...] = (0.5, 0.5)
         else:
-            ratios = _check_ratios(self.expected_ratios, len(np.atleast_1d(self.expected_ratios)))
+            ratios = _check_ratios(self.expected_ratios, None)
             if len(ratios) < 2:
                 msg = f"`expected_ratios` needs at least two arms, got {self.expected_ratios!r}"
                 raise InvalidArgument(msg)
