@@ -282,6 +282,21 @@ def _check_params(name: str, params: Any) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted(pairs))
 
 
+_TEAM_SETS = {k: frozenset(range(-1, k)) for k in range(2, 33)}
+
+
+def _valid_teams(teams: tuple, k: int) -> bool:
+    """Ranker indices in [-1, k): the per-request check, two C-level passes over ``teams``."""
+    # A float, str or None anywhere makes the sum a float or a TypeError; the set holds the
+    # values (a bool passes as the int it equals, and indexes like one).
+    try:
+        return type(sum(teams)) is int and set(teams) <= (
+            _TEAM_SETS.get(k) or frozenset(range(-1, k))
+        )
+    except TypeError:
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class Interleaving:
     """One impression: the shown list and who each position is credited to.
@@ -329,7 +344,7 @@ class Interleaving:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        # Every request builds one: only what credit indexes is checked here (about 1 us).
+        # Every request builds one: only what credit indexes is checked here; check() does the rest.
         items, teams, ranks = self.items, self.teams, self.ranks
         if type(items) is not tuple or type(teams) is not tuple or type(ranks) is not tuple:
             self._normalise_containers()
@@ -342,10 +357,12 @@ class Interleaving:
                 f"{k} rank rows and {len(self.ranking_lengths)} lengths"
             )
             raise InvalidArgument(msg)
-        if len(teams) != n or any(len(r) != n for r in ranks):
-            msg = f"`teams` and every row of `ranks` must have one entry per shown item ({n})"
-            raise InvalidArgument(msg)
-        if n and (set(map(type, teams)) != _JUST_INT or min(teams) < -1 or max(teams) >= k):
+        if len(teams) != n:
+            self._raise_ragged(n)
+        for row in ranks:
+            if len(row) != n:
+                self._raise_ragged(n)
+        if n and not _valid_teams(teams, k):
             msg = f"`teams` must be ranker indices (ints) in [-1, {k}), got {short_repr(teams)}"
             raise InvalidArgument(msg)
         key, seed = self.key, self.seed
@@ -353,6 +370,11 @@ class Interleaving:
             object.__setattr__(self, "key", check_request_key(key))
         if seed is not None and type(seed) is not int:
             object.__setattr__(self, "seed", check_seed(seed))
+
+    @staticmethod
+    def _raise_ragged(n: int) -> None:
+        msg = f"`teams` and every row of `ranks` must have one entry per shown item ({n})"
+        raise InvalidArgument(msg)
 
     def _normalise_containers(self) -> None:
         # Lists (or arrays) given by hand become the tuples a frozen record holds.
