@@ -719,7 +719,8 @@ def _queries(query: Any, n: int) -> pl.Series:
     if isinstance(query, str):
         return pl.repeat(query, n, dtype=pl.String, eager=True).rename("query")
     if isinstance(query, pl.Series):
-        series = query
+        categorical = query.dtype == pl.Categorical or isinstance(query.dtype, pl.Enum)
+        series = query.cast(pl.String) if categorical else query
     elif isinstance(query, list | tuple) and not all(isinstance(q, str) for q in query):
         # numpy would turn ["a", 5] into ["a", "5"]: a number is not a query id.
         msg = f"`query` must be {expected}, got {query!r:.80}"

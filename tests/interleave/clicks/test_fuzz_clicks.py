@@ -377,6 +377,15 @@ def test_a_model_fitted_on_uint64_ids_beyond_int64_predicts_them() -> None:
     assert p[0, 0] != unseen[0, 0]  # the id was found in the table, not taken as unseen
 
 
+def test_categorical_queries_are_read_as_their_strings(by_document: SDBN) -> None:
+    items = [[1, 2, 3], [1, 2, 3]]
+    as_str = by_document.click_probabilities(query=["a", "b"], items=items)
+    categorical = pl.Series(["a", "b"], dtype=pl.Categorical)
+    np.testing.assert_array_equal(
+        by_document.click_probabilities(query=categorical, items=items), as_str
+    )
+
+
 @pytest.mark.parametrize(
     ("query", "match"),
     [
