@@ -3,7 +3,8 @@
 Three parts, each a row per case:
 
 1. in process: p50/p99 of ``serve`` (interleave + record + durable append) and of
-   ``record_click``, per store (memory, SQLite WAL, NDJSON), TeamDraft n = 10; the interleave call
+   ``record_click``, per store (memory, SQLite WAL committing per call or batched every 10 ms,
+   NDJSON), TeamDraft n = 10; the interleave call
    alone beside them, so the store's share is visible (targets: serve p50 <= 20 us, p99 <= 100 us);
 2. 8 threads x N serves and clicks on one SQLite experiment: events in the store against the
    totals in ``result()`` (must be equal: no lost or duplicated event);
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from interleave import TeamDraft
-from interleave.serving import Experiment
+from interleave.serving import Experiment, SQLiteStore
 
 LISTS = [list(range(10)), list(range(5, 15))]
 
@@ -49,8 +50,13 @@ def _in_process(n: int, folder: Path) -> list[dict]:
         samples.append(time.perf_counter() - start)
     p50, p99 = _percentiles(samples)
     rows.append({"case": "interleave alone", "p50_us": p50, "p99_us": p99})
-    for store in ("memory", "sqlite", "ndjson"):
-        where = {"memory": None, "sqlite": folder / "e.db", "ndjson": folder / "e.ndjson"}[store]
+    for store in ("memory", "sqlite", "sqlite batched 10 ms", "ndjson"):
+        where = {
+            "memory": None,
+            "sqlite": folder / "e.db",
+            "sqlite batched 10 ms": SQLiteStore(folder / "b.db", batch_interval=0.01),
+            "ndjson": folder / "e.ndjson",
+        }[store]
         with Experiment("bench", method, seed=1, store=where, attribution_window=1e9) as exp:
             serve, click = [], []
             for i in range(n):

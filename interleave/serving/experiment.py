@@ -476,6 +476,10 @@ class Experiment:
                 history=tuple(self._history),
             )
 
+    def flush(self) -> None:
+        """Make every event so far durable (needed only with a batching store)."""
+        self._store.flush()
+
     def close_store(self) -> None:
         """Release the store (the experiment cannot serve afterwards)."""
         self._store.close()

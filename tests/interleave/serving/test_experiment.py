@@ -251,3 +251,19 @@ def test_the_store_reads_back_as_a_log_that_evaluate_agrees_with(tmp_path):
     wl = live.win_loss
     sums = stats.by_user_period.select("n_wins", "n_losses").sum().row(0)
     assert (float(sums[0]), float(sums[1])) == (float(wl.n_wins), float(wl.n_losses))
+
+
+def test_batched_sqlite_store_acknowledges_on_flush_and_close(tmp_path):
+    path = tmp_path / "events.db"
+    store = SQLiteStore(path, batch_interval=30.0)  # the writer thread would wait 30 s
+    with Experiment("exp", seed=1, store=store, method=TeamDraft(length=5)) as exp:
+        for i in range(50):
+            exp.serve(f"r{i}", LISTS, user="u", at=float(i))
+        exp.flush()
+        with SQLiteStore(path) as other:
+            assert sum(e["kind"] == "impression" for e in other.read("exp")) == 50
+        exp.serve("last", LISTS, user="u", at=99.0)
+    with SQLiteStore(path) as reopened:  # close() committed the queued event
+        assert sum(e["kind"] == "impression" for e in reopened.read("exp")) == 51
+    with pytest.raises(InvalidArgument, match="batch_interval"):
+        SQLiteStore(path, batch_interval=0)
