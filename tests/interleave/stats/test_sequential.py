@@ -4,6 +4,7 @@ a stopped test stays stopped, and the vectorised stream equals look-by-look upda
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -29,6 +30,7 @@ WIN_RATE_TESTS = [
     pytest.param(SPRT(tie_policy="split"), id="sprt-split"),
     pytest.param(MixtureSPRT(n_opt=200), id="mixture"),
     pytest.param(MixtureSPRT(n_opt=200, tie_policy="split"), id="mixture-split"),
+    pytest.param(MixtureSPRT.johari(tau=0.15), id="johari"),
     pytest.param(BetaBinomialMixture(), id="beta-binomial"),
     pytest.param(
         BetaBinomialMixture(tie_policy="split", prior_wins=2, prior_losses=3), id="bb-split"
@@ -133,10 +135,12 @@ def test_only_sprt_and_group_sequential_can_accept():
         ),
     ],
 )
-def test_ab_streams_evaluate_like_one_update_per_step(data, stream):
+@pytest.mark.parametrize(
+    "test", [MixtureSPRT(n_opt=100), MixtureSPRT.johari(tau=0.3)], ids=["n_opt", "johari"]
+)
+def test_ab_streams_evaluate_like_one_update_per_step(data, stream, test):
     rng = np.random.default_rng(7)
     arrays = stream(rng)
-    test = MixtureSPRT(n_opt=100)
     result = test.evaluate(arrays)
     state = test.start(data)
     fields = type(data).__slots__
@@ -235,3 +239,42 @@ def test_long_one_sided_streams_raise_no_overflow_warnings(test):
     # filterwarnings = error: an overflow in exp(-statistic) would fail this test.
     result = test.evaluate(-np.ones(50_000))
     assert np.all((result.pvalue >= 0) & (result.pvalue <= 1))
+
+
+@pytest.mark.parametrize(
+    ("design", "fractions"),
+    [
+        (GroupSequential(max_n=1), (0.25, 0.5, 0.75, 1.0)),
+        (GroupSequential(max_n=1, spending="pocock"), (0.2, 0.4, 0.6, 0.8, 1.0)),
+        (GroupSequential(max_n=1, spending=2.0, alternative="greater"), (0.1, 0.3, 0.7)),
+        (GroupSequential(max_n=1000), tuple(np.arange(1, 31) / 1000)),
+    ],
+    ids=["obf-4", "pocock-5", "power-one-sided", "obf-30-small"],
+)
+def test_tabulated_repeated_pvalues_agree_with_root_finding_to_one_percent(design, fractions):
+    # The table interpolates 65 levels from a coarser recursion; root finding over alpha on the
+    # decisions' own grid is the reference. Deterministic: no false-failure rate.
+    from interleave.stats.group_sequential import _repeated_pvalue_by_root, _RepeatedPvalues
+
+    table = _RepeatedPvalues(design, fractions)
+    for look in range(0, len(fractions), max(1, len(fractions) // 6)):
+        bound = float(design.bounds(fractions[: look + 1])[-1])
+        for stat in np.linspace(0.5, 8.0, 13):
+            reference = _repeated_pvalue_by_root(design, fractions[: look + 1], float(stat))
+            tabulated = float(table.pvalue(look, stat, bound))
+            if 1e-10 < reference < 0.999:
+                assert abs(math.log(tabulated / reference)) < 0.01
+            assert (tabulated <= design.alpha) == (stat >= bound)
+
+
+def test_group_sequential_state_and_stream_agree_over_fifty_small_looks():
+    # The issue's case (was 108 s): one look per comparison, 50 looks at t = k / 1000.
+    design = GroupSequential(max_n=1000)
+    result = design.evaluate(np.ones(50))
+    state = design.start()
+    for step in range(50):
+        state = state.update(wins=1)
+        assert result.pvalue[step] == state.pvalue
+        assert result.statistic[step] == pytest.approx(state.statistic, rel=1e-12)
+    assert len(state.looks) == 50
+    assert np.all(np.diff(result.pvalue) <= 0)
