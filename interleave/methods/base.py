@@ -149,8 +149,21 @@ def click_positions(clicks: Any, n_shown: int) -> tuple[int, ...]:
             return tuple(np.flatnonzero(clicks).tolist())
         clicks = clicks.tolist()
     elif isinstance(clicks, (str, bytes)) or not isinstance(clicks, (Sequence, set, frozenset)):
-        msg = f"`clicks` must be a list of clicked positions (0-based), got {clicks!r}"
+        msg = f"`clicks` must be a list of clicked positions (0-based), got {short_repr(clicks)}"
         raise InvalidArgument(msg)
+    elif type(clicks) is not list and type(clicks) is not tuple:
+        # A lazy sequence (a range, say) is sized before it is built: a mask has one entry per
+        # shown item and distinct positions are at most as many.
+        try:
+            size = len(clicks)
+        except OverflowError:  # more than sys.maxsize entries
+            size = None
+        if size is None or size > n_shown:
+            msg = (
+                f"`clicks` holds {'more than 2**63' if size is None else size} entries, more "
+                f"than the {n_shown} shown items; give each clicked position once"
+            )
+            raise InvalidArgument(msg)
     clicks = list(clicks)
     if clicks and all(isinstance(c, (bool, np.bool_)) for c in clicks):
         if len(clicks) != n_shown:
@@ -163,19 +176,19 @@ def click_positions(clicks: Any, n_shown: int) -> tuple[int, ...]:
     for c in clicks:
         if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)):
             msg = (
-                f"`clicks` must hold int positions, got {c!r} of type {type(c).__name__} "
-                f"in {clicks!r}"
+                f"`clicks` must hold int positions, got {short_repr(c)} of type "
+                f"{type(c).__name__} in {short_repr(clicks)}"
             )
             raise InvalidArgument(msg)
         if not 0 <= c < n_shown:
             msg = (
-                f"`clicks` holds the position {c!r}, outside the {n_shown} shown items "
+                f"`clicks` holds the position {short_repr(c)}, outside the {n_shown} shown items "
                 f"(valid: 0..{n_shown - 1})"
             )
             raise InvalidArgument(msg)
     positions = sorted(int(c) for c in clicks)
     if len(set(positions)) != len(positions):
-        msg = f"`clicks` repeats a position: {clicks!r}; give each clicked position once"
+        msg = f"`clicks` repeats a position: {short_repr(clicks)}; give each clicked position once"
         raise InvalidArgument(msg)
     return tuple(positions)
 

@@ -30,6 +30,7 @@ from interleave import (
 )
 from interleave._checks import check_int, check_one_of, check_real, short_repr
 from interleave.keys import check_request_key, key_digest, md5_bucket, md5_order, rng_for
+from interleave.methods.base import click_positions
 from interleave.ranking import CREDITED_BY_RANKS, validate_rankings
 from interleave.stats import WinLoss
 from tests.fuzzing import call_bounded
@@ -222,6 +223,25 @@ def test_short_repr_never_fails_and_stays_short(value):
     assert len(text) <= 120
 
 
+@given(
+    clicks=st.one_of(
+        HOSTILE,
+        st.lists(st.one_of(st.integers(-2, 6), SCALARS), max_size=6),
+        st.lists(st.booleans(), max_size=6).map(np.array),
+        st.sampled_from([range(10**12), range(10**30), range(4), {0, 2}, frozenset({9})]),
+    )
+)
+def test_clicks_survive_hostile_input(clicks):
+    status, positions = call_bounded(click_positions, clicks, 4)
+    if status == "ok":
+        assert list(positions) == sorted(set(positions))
+        assert all(type(p) is int and 0 <= p < 4 for p in positions)
+    record = Interleaving.from_dict(RECORD)
+    status, credit = call_bounded(METHOD.credit, record, clicks)
+    if status == "ok":
+        assert sum(credit.scores) <= len(record.items)
+
+
 # --- keys -----------------------------------------------------------------------------------------
 
 
@@ -385,6 +405,9 @@ ISSUE_13_NAMED_ERRORS = [
     # the argument checks every module shares
     ("check_real(10**400)", check_real, ("x", 10**400), {}),
     ("check_one_of on an array", check_one_of, ("mode", np.array(["a"]), ("a", "b")), {}),
+    # clicks
+    ("clicks as a huge range", click_positions, (range(10**12), 4), {}),
+    ("a 5,000-digit click", click_positions, ([_ten_to(5000)], 4), {}),
     # tally and per_group_preference
     ("tally(None)", tally, (None,), {}),
     ("tally([c], i=5)", tally, ([ONE_CREDIT],), {"i": 5}),
