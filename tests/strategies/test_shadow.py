@@ -119,3 +119,20 @@ def test_a_failing_candidate_is_unhealthy_in_simulation():
     verdict = world.run(Shadow(seed=5), 2_000, look_every=100).verdict
     assert verdict.decision == UNHEALTHY
     assert dict(verdict.evidence)["error_rate"] == pytest.approx(0.2, abs=0.03)
+
+
+def test_an_answer_that_cannot_be_compared_counts_as_an_error():
+    with ShadowRunner(production, lambda request: None, timeout=1.0) as runner:
+        for i in range(20):
+            runner.serve(i)
+    report = runner.report()
+    assert report.n_errors == 20
+    assert dict(report.error_types) == {"IncomparableOutput": 20}
+    assert "errors 20" in str(report)
+
+
+def test_a_closed_runner_still_answers_and_sheds_the_shadow_call():
+    runner = ShadowRunner(production, production, timeout=1.0)
+    runner.close()
+    assert runner.serve(1) is PRODUCTION_ANSWER
+    assert runner.report().n_shed == 1
