@@ -354,8 +354,11 @@ def _relpred_piece(path: Path, text: str, first_line: int) -> tuple[pl.DataFrame
         "line",
         "fields",
         session_id=field(0).pipe(_to_int),
+        time_passed=field(1).pipe(_to_int),
         url=field(3).pipe(_to_int),
-        ok=pl.all_horizontal(*(field(i).pipe(_to_int).is_not_null() for i in (0, 1, 3))),
+    )
+    clicks = clicks.with_columns(
+        ok=pl.all_horizontal(pl.col("session_id", "time_passed", "url").is_not_null())
     )
     bad_query, bad_click = _first_bad(queries, "ok"), _first_bad(clicks, "ok")
     if bad_query is not None or bad_click is not None:
