@@ -307,7 +307,10 @@ def _evaluate_interleaving(
                 batch, rows, candidate=candidate, baseline=baseline, every=every
             )
         )
-        if len(parts) >= 4:  # keep memory to the distinct (user, period) pairs, not the batches
+        # Merge once the new batches hold as many groups as the merged ones: memory stays about
+        # twice the distinct (user, period) pairs, and each group is merged O(1) times on average.
+        pending = sum(p.by_user_period.height for p in parts[1:])
+        if len(parts) > 1 and pending >= parts[0].by_user_period.height:
             parts = [merge_statistics(parts)]
     statistics = merge_statistics(parts)
     counts = statistics.count
