@@ -181,8 +181,15 @@ def _check_pair(candidate: Any, baseline: Any, n_rankers: int, where: str) -> tu
     return candidate, baseline
 
 
-def _check_outcomes(outcomes: np.ndarray, name: str) -> None:
-    bad = ~((outcomes >= -1.0) & (outcomes <= 1.0))  # NaN fails both comparisons
+#: Outcomes this far past +-1 are float rounding (a probability sum of 1 + 1e-16), clipped to +-1;
+#: any further is a broken credit.
+ROUNDING_SLACK = 1e-9
+
+
+def _checked_outcomes(outcomes: np.ndarray, name: str) -> np.ndarray:
+    """Outcomes in [-1, 1] (rounding clipped), or a named error for NaN and larger values."""
+    magnitude = np.abs(outcomes)
+    bad = ~(magnitude <= 1.0 + ROUNDING_SLACK)  # NaN fails the comparison
     if bad.any():
         index = int(np.flatnonzero(bad)[0])
         msg = (
@@ -190,13 +197,13 @@ def _check_outcomes(outcomes: np.ndarray, name: str) -> None:
             "preference lies in [-1, 1] (a NaN or larger value means a broken credit)"
         )
         raise InvalidArgument(msg)
+    return np.clip(outcomes, -1.0, 1.0) if (magnitude > 1.0).any() else outcomes
 
 
 def _win_loss(outcomes: np.ndarray, name: str) -> WinLoss:
     from interleave.stats import WinLoss
 
-    outcomes = np.asarray(outcomes, dtype=float)
-    _check_outcomes(outcomes, name)
+    outcomes = _checked_outcomes(np.asarray(outcomes, dtype=float), name)
     wins_mask = outcomes == 1.0
     losses_mask = outcomes == -1.0
     n_wins = int(np.count_nonzero(wins_mask))
@@ -426,7 +433,7 @@ def per_group_preference(groups: Any, outcomes: Any) -> GroupPreference:
     if group_ids.size == 0:
         msg = "`outcomes` is empty; there is nothing to aggregate"
         raise InvalidArgument(msg)
-    _check_outcomes(values, "outcomes")
+    values = _checked_outcomes(values, "outcomes")
     ids, index = np.unique(group_ids, return_inverse=True)
     counts = np.bincount(index)
     means = np.bincount(index, weights=values) / counts

@@ -141,6 +141,15 @@ def test_ranker_range_is_checked_on_every_credit_size():
         tally([credit(1.0, k=3), credit(1.0, k=2)], candidate=2, baseline=0)
 
 
+def test_float_rounding_past_one_counts_as_one():
+    # A probability sum of 1 + 2**-52 is rounding, not a broken credit.
+    assert tally([credit(1.0 + 2**-52), credit(-(1.0 + 2**-52))]) == WinLoss(1, 1, 0)
+    pref = per_group_preference([1, 1], [1.0 + 2**-52, 1.0])
+    assert pref.mean_outcome.tolist() == [1.0]
+    with pytest.raises(InvalidArgument, match=r"outcome 1\.001"):
+        tally([credit(1.001)])
+
+
 def test_an_empty_tally_is_zero():
     assert tally([]) == WinLoss(0, 0, 0)
 
