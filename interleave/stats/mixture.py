@@ -367,7 +367,9 @@ class MixtureSPRT(Result):
     def look(self, data: Any, previous: SequentialState | None = None) -> Look:
         """The log e-value ``log m`` of ``data``; ``REJECT`` once it reaches ``log(1 / alpha)``."""
         s, v = data.centred(self.tie_policy)
-        ratio = self._ratio(data, v) if v > 0 else 0.0
+        ratio = 0.0
+        if v > 0:
+            ratio = v / self.rho if self.tau is None else self._ratio(data, v)
         if ratio > 0:
             log_e = s * s * ratio / (2.0 * v * (1.0 + ratio)) - 0.5 * math.log1p(ratio)
         else:

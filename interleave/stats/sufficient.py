@@ -189,12 +189,22 @@ class WinLoss(Result):
 
         Increments may be fractional (expected outcomes); each must lie in ``[0, 2**53]``.
         """
-        n_wins = self.n_wins + amount_increment("wins", wins)
-        n_losses = self.n_losses + amount_increment("losses", losses)
-        n_ties = self.n_ties + amount_increment("ties", ties)
+        if not (type(wins) is int and 0 <= wins <= MAX_COUNT):  # the hot path skips the call
+            wins = amount_increment("wins", wins)
+        if not (type(losses) is int and 0 <= losses <= MAX_COUNT):
+            losses = amount_increment("losses", losses)
+        if not (type(ties) is int and 0 <= ties <= MAX_COUNT):
+            ties = amount_increment("ties", ties)
+        n_wins = self.n_wins + wins
+        n_losses = self.n_losses + losses
+        n_ties = self.n_ties + ties
         if n_wins + n_losses + n_ties > MAX_COUNT:
             check_total("n", n_wins + n_losses + n_ties)
-        return _fast(WinLoss, n_wins, n_losses, n_ties)
+        obj = object.__new__(WinLoss)
+        object.__setattr__(obj, "n_wins", n_wins)
+        object.__setattr__(obj, "n_losses", n_losses)
+        object.__setattr__(obj, "n_ties", n_ties)
+        return obj
 
     def merge(self, other: WinLoss) -> WinLoss:
         """The counts of both (e.g. two workers or two days): exact, order-free."""
@@ -523,7 +533,7 @@ class TwoMeans(_DifferenceOfMeans):
             self.sum_b + real_increment("sum_b", sum_b),
             self.sum_squares_b + real_increment("sum_squares_b", sum_squares_b, non_negative=True),
         )
-        if not all(map(math.isfinite, sums)):
+        if (sums[0] + sums[1] + sums[2] + sums[3]) * 0.0 != 0.0:  # an overflow to inf (or nan)
             names = ("sum_a", "sum_squares_a", "sum_b", "sum_squares_b")
             for name, total in zip(names, sums, strict=True):
                 _finite_sum(name, total)

@@ -348,3 +348,23 @@ def test_the_stream_helper_refuses_what_it_cannot_read():
 def test_the_schema_version_is_one():
     assert STATE_SCHEMA_VERSION == 1
     assert _record()["schema_version"] == 1
+
+
+@pytest.mark.parametrize("x", [0.5, 3.0, 999.0, 1e3, 1e5, 1e7, 3e7])
+@pytest.mark.parametrize("d", [0.0, 0.5, 1.0, 17.0, 1e4])
+def test_log_rising_factorial_agrees_with_lgamma_where_lgamma_is_exact_enough(x, d):
+    from interleave.stats._core import log_rising_factorial, log_rising_factorial_array
+
+    expected = math.lgamma(x + d) - math.lgamma(x)
+    tolerance = 1e-12 * max(1.0, abs(math.lgamma(x + d)))
+    assert log_rising_factorial(x, d) == pytest.approx(expected, abs=tolerance)
+    assert float(log_rising_factorial_array(x, d)) == pytest.approx(expected, abs=tolerance)
+
+
+def test_log_rising_factorial_keeps_what_lgamma_differences_lose():
+    from interleave.stats._core import log_rising_factorial
+
+    # lgamma(x + 1) - lgamma(x) = log(x) exactly; at x = 1e17, x + 1 == x in float64.
+    assert math.lgamma(1e17 + 1) - math.lgamma(1e17) == 0.0
+    assert log_rising_factorial(1e17, 1.0) == pytest.approx(math.log(1e17), rel=1e-15)
+    assert log_rising_factorial(1e300, 2.0) == pytest.approx(2 * math.log(1e300), rel=1e-15)
