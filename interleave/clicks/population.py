@@ -68,6 +68,24 @@ class UserPopulation:
     activity_sigma: float
     propensity_sigma: float
 
+    def __post_init__(self) -> None:
+        # Built by hand as well as by `sample`: every field is checked once, arrays frozen.
+        activity = _user_array("activity", self.activity)
+        propensity = _user_array("propensity", self.propensity)
+        if propensity.shape != activity.shape:
+            msg = (
+                f"`propensity` must have one entry per user like `activity` "
+                f"({activity.shape[0]}), got {propensity.shape[0]}"
+            )
+            raise InvalidArgument(msg)
+        if not np.isclose(activity.sum(), 1.0):
+            msg = f"`activity` must sum to 1 (a share per user), got sum {activity.sum()!r}"
+            raise InvalidArgument(msg)
+        object.__setattr__(self, "activity", activity)
+        object.__setattr__(self, "propensity", propensity)
+        for name in ("activity_sigma", "propensity_sigma"):
+            object.__setattr__(self, name, check_real(name, getattr(self, name), low=0.0))
+
     @classmethod
     def sample(
         cls,
@@ -203,3 +221,26 @@ class UserPopulation:
             )
             raise InvalidArgument(msg)
         return False
+
+
+def _user_array(name: str, value: Any) -> np.ndarray:
+    """A read-only 1-D float array of finite, non-negative numbers, one per user."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        msg = f"`{name}` must be a 1-D array of numbers, one per user, got {value!r:.80}"
+        raise InvalidArgument(msg) from None
+    if arr.ndim != 1 or arr.size == 0 or arr.size > limits.MAX_USERS:
+        msg = (
+            f"`{name}` must be a 1-D array of 1 to {limits.MAX_USERS} numbers (one per user), "
+            f"got shape {arr.shape}"
+        )
+        raise InvalidArgument(msg)
+    bad = ~(np.isfinite(arr) & (arr >= 0.0))
+    if bad.any():
+        msg = f"`{name}` must be finite and >= 0 for every user, got {float(arr[bad][0])!r}"
+        raise InvalidArgument(msg)
+    if arr is value and arr.flags.writeable:
+        arr = arr.copy()  # freeze our own copy, not the caller's array
+    arr.flags.writeable = False
+    return arr

@@ -805,3 +805,30 @@ def test_hostile_session_frames_only_raise_our_errors(frame: Any, make: Any) -> 
             assert evaluation.log_likelihood <= 0.0
     for fitted in (NAVIGATIONAL, SDBN().fit(LOG), GlobalCTR(0.5)):
         bounded(fitted.evaluate, frame)
+
+
+@pytest.mark.parametrize(
+    ("fields", "match"),
+    [
+        ({"activity": "abc"}, r"`activity` must be a 1-D array of numbers"),
+        ({"activity": [[0.5, 0.5]]}, r"`activity` must be a 1-D array of 1 to"),
+        ({"activity": [0.7, 0.7]}, r"`activity` must sum to 1"),
+        ({"activity": [1.5, -0.5]}, r"`activity` must be finite and >= 0 .*-0.5"),
+        ({"propensity": [1.0]}, r"`propensity` must have one entry per user like `activity`"),
+        ({"propensity": [1.0, np.nan]}, r"`propensity` must be finite and >= 0"),
+        ({"propensity_sigma": "wide"}, r"`propensity_sigma` must be a real number"),
+        ({"activity_sigma": -1.0}, r"`activity_sigma` must be in \[0, inf\]"),
+    ],
+)
+def test_a_population_built_by_hand_is_checked(fields: dict, match: str) -> None:
+    good = {
+        "activity": [0.5, 0.5],
+        "propensity": [1.0, 0.5],
+        "activity_sigma": 0.0,
+        "propensity_sigma": 0.0,
+    }
+    refused(UserPopulation, **{**good, **fields}, match=match)
+    mine = np.array([0.25, 0.75])
+    population = UserPopulation(**{**good, "activity": mine})
+    assert not population.activity.flags.writeable
+    assert mine.flags.writeable  # the caller's array is copied, not frozen
