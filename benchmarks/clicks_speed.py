@@ -286,6 +286,8 @@ def _reader_rows(quick: bool) -> list[dict]:
 
 
 def run(quick: bool = False) -> list[dict]:
+    # Other work on the machine slows every row: the load is recorded beside the timings.
+    load_before = os.getloadavg()[0]
     rows = _simulation_rows(quick) + _fit_rows(quick)
     # ru_maxrss is in KiB on Linux, bytes on macOS.
     scale = 2**20 if sys.platform == "darwin" else 2**10
@@ -298,4 +300,11 @@ def run(quick: bool = False) -> list[dict]:
             "meets": peak_rss <= 500,
         }
     )
-    return rows + _reader_rows(quick)
+    rows += _reader_rows(quick)
+    rows.append(
+        {
+            "case": f"machine load average (1 min) at start {load_before:.1f}, at end "
+            f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} CPUs"
+        }
+    )
+    return rows
