@@ -122,12 +122,15 @@ class DebiasedBalanced(Interleaver):
 
     What it assumes and where it departs from the paper: the unbiasedness above assumes only that
     whether a position is clicked does not depend on which item the coin put there. Bi et al.
-    derive their estimator in a counterfactual (inverse-propensity) framework over the same merge,
-    but we could not consult its exact form; this credit is our own derivation of the
-    inverse-propensity estimator for the merge's coin, with a per-click attribution that needs no
-    click cut-off, no click model and no position-bias estimates, and it computes everything from
-    a logged record's ranks and ranking lengths. It may differ from the paper's estimator in its
-    weights and in dropping uncontested clicks; compare before quoting the paper's numbers.
+    derive their estimator in a counterfactual (inverse-propensity) framework over the same merge
+    (Zhang et al., KDD 2025, summarise it as weighting credit by, "for each ranker, ... the
+    probability of receiving a click at each position in the merged list"), but we could not
+    consult its exact form. This credit is our own derivation of the inverse-propensity
+    estimator for the merge's coin, with a per-click attribution that needs no click cut-off, no
+    click model and no position-bias estimates, and it computes everything from a logged
+    record's ranks and ranking lengths. It may differ from the paper's estimator in its weights
+    (the paper may weight by position-click probabilities) and in dropping uncontested clicks;
+    do not quote the paper's 60x for it without measuring.
 
     Randomness per call: one coin (the one :class:`~interleave.Balanced` draws).
 

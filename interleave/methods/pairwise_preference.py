@@ -11,15 +11,21 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from interleave._checks import check_one_of
+from interleave.batch import InterleavingBatch, union_index
 from interleave.credit import Credit, sign_preferences
 from interleave.errors import InvalidArgument
+from interleave.keys import as_generator
 from interleave.methods.base import Interleaver, Randomness
-from interleave.ranking import ABSENT, Interleaving
+from interleave.ranking import ABSENT, Interleaving, validate_rankings
 
 __all__ = ["PairwisePreference", "pool_sizes"]
 
 _PAIR_RULES = ("examined", "skip_above")
+# Rows drawn together in interleave_batch: bounds its (rows x union) work arrays (~32 MB).
+_BATCH_CELLS = 1 << 22
 _INF = float("inf")
 
 
@@ -166,6 +172,60 @@ class PairwisePreference(Interleaver):
                 break
             items.append(pool.pop(min(int(u[x] * len(pool)), len(pool) - 1)))
         return items, [-1] * len(items)
+
+    def interleave_batch(
+        self,
+        rankings: Sequence[Sequence],
+        n_impressions: int,
+        *,
+        rng: Any = None,
+    ) -> InterleavingBatch:
+        """Draw ``n_impressions`` lists at once; equal to as many ``interleave(rng=...)`` calls.
+
+        The pool at each position holds the same items for every impression less the ones it
+        already shows, in the same order, so each draw is a vectorised "k-th available item".
+        """
+        lists, _ = validate_rankings(rankings, max_rankers=self.max_rankers)
+        length = self.resolve_length(lists)
+        n = self._check_n_impressions(n_impressions, length)
+        generator = as_generator(rng)
+        item_ids, rank_table = union_index(lists)
+        lookup = {item: u for u, item in enumerate(item_ids)}
+        entry: list[int] = []  # union indices in the order the items enter the pool
+        entered_by = []  # entered_by[x]: how many have entered by position x
+        seen: set = set()
+        for x in range(length):
+            for ranking in lists:
+                if x < len(ranking) and ranking[x] not in seen:
+                    seen.add(ranking[x])
+                    entry.append(lookup[ranking[x]])
+            entered_by.append(len(entry))
+        entry_index = np.asarray(entry, dtype=np.int32)
+        uniforms = generator.random((n, length))
+        items = np.full((n, length), -1, dtype=np.int32)
+        step = max(1, _BATCH_CELLS // max(len(entry), 1))
+        for start in range(0, n, step):
+            rows = np.arange(start, min(start + step, n))
+            available = np.zeros((len(rows), len(entry)), dtype=bool)
+            for x in range(length):
+                size = entered_by[x] - x  # the pool's size, the same for every impression
+                if size <= 0:
+                    break
+                available[:, entered_by[x - 1] if x else 0 : entered_by[x]] = True
+                k = np.minimum((uniforms[rows, x] * size).astype(np.int64), size - 1)
+                rank_among = np.cumsum(available[:, : entered_by[x]], axis=1, dtype=np.int32)
+                pick = np.argmax(rank_among > k[:, None], axis=1)
+                items[rows, x] = entry_index[pick]
+                available[np.arange(len(rows)), pick] = False
+        return InterleavingBatch(
+            self.name,
+            self.params(),
+            item_ids,
+            items,
+            np.full((n, length), -1, dtype=np.int8),
+            rank_table,
+            tuple(map(len, lists)),
+        )
 
     def _credit(self, interleaving: Interleaving, clicks: tuple[int, ...]) -> Credit:
         scores = [0.0] * interleaving.n_rankers

@@ -19,10 +19,12 @@ from hypothesis import strategies as st
 
 from interleave import (
     Balanced,
+    DebiasedBalanced,
     Interleaving,
     InterleavingBatch,
     InvalidArgument,
     Optimized,
+    PairwisePreference,
     Probabilistic,
     TeamDraft,
 )
@@ -42,6 +44,13 @@ METHODS = {
     ),
     "balanced": (lambda length=None: Balanced(length=length), False, None),
     "balanced_lerot": (lambda length=None: Balanced(length=length, cutoff="lerot"), False, None),
+    "debiased_balanced": (lambda length=None: DebiasedBalanced(length=length), False, "outcome"),
+    "pairwise_preference": (lambda length=None: PairwisePreference(length=length), True, "scores"),
+    "pairwise_preference_skip_above": (
+        lambda length=None: PairwisePreference(length=length, pairs="skip_above"),
+        True,
+        "scores",
+    ),
     "probabilistic": (lambda length=None: Probabilistic(length=length), True, "outcome"),
     "probabilistic_sampled": (
         lambda length=None: Probabilistic(length=length, credit_samples=64),

@@ -298,3 +298,17 @@ def test_unknown_pair_rule_lists_the_options():
         InvalidArgument, match=r"`pairs` must be one of \{'examined', 'skip_above'\}, got 'all'"
     ):
         PairwisePreference(pairs="all")
+
+
+@given(
+    rankings=ranking_sets(max_items=9, max_rankers=4),
+    length=st.one_of(st.none(), st.integers(1, 12)),
+    seed=st.integers(0, 2**32),
+)
+def test_vectorised_batch_draws_the_lists_of_successive_calls(rankings, length, seed):
+    method = PairwisePreference(length=length)
+    batch = method.interleave_batch(rankings, 7, rng=np.random.default_rng(seed))
+    generator = np.random.default_rng(seed)
+    assert [r.items for r in batch] == [
+        method.interleave(rankings, rng=generator).items for _ in range(7)
+    ]
