@@ -97,8 +97,15 @@ class Balanced(Interleaver):
         self.cutoff = check_one_of("cutoff", cutoff, _CUTOFFS)
 
     def resolve_length(self, lists: Sequence[Sequence]) -> int:
-        """Positions to fill: ``length`` bounded by the items the rankings hold together."""
-        return self.bounded_length(lists)
+        """Positions to fill: ``length`` bounded by the items the rankings hold together.
+
+        (:meth:`Interleaver.bounded_length`, inlined: it runs on every request.)
+        """
+        length = self.length
+        if length is None:
+            return max(map(len, lists))
+        total = sum(map(len, lists))
+        return length if length < total else total
 
     def params(self) -> tuple[tuple[str, Any], ...]:
         """Configuration that decides credit."""

@@ -273,19 +273,27 @@ class Interleaver(ABC):
             A numpy Generator (or seed) for simulation, instead of ``key``/``seed``.
         """
         lists, positions = validate_rankings(rankings, max_rankers=self.max_rankers)
-        length = self.resolve_length(lists)
         draws = Randomness.resolve(key, seed, rng)
-        items, teams = self._merge(lists, positions, length, draws)
-        n = len(items)
+        items, teams = self._merge(lists, positions, self.resolve_length(lists), draws)
+        # The per-request hot path: positional fields, ranks by C-level maps (map stops at the
+        # end of `items`, so an endless repeat of ABSENT serves every row).
+        if len(positions) == 2:
+            first, second = positions
+            ranks = (
+                tuple(map(first.get, items, repeat(ABSENT))),
+                tuple(map(second.get, items, repeat(ABSENT))),
+            )
+        else:
+            ranks = tuple(tuple(map(p.get, items, repeat(ABSENT))) for p in positions)
         return Interleaving(
-            method=self.name,
-            items=tuple(items),
-            teams=tuple(teams),
-            ranks=tuple(tuple(map(p.get, items, repeat(ABSENT, n))) for p in positions),
-            ranking_lengths=tuple(map(len, lists)),
-            params=self.params(),
-            key=key,
-            seed=seed,
+            self.name,
+            tuple(items),
+            tuple(teams),
+            ranks,
+            tuple(map(len, lists)),
+            self.params(),
+            key,
+            seed,
         )
 
     @abstractmethod

@@ -7,17 +7,18 @@ online evaluation", CIKM 2014.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from interleave.batch import InterleavingBatch, union_index
-from interleave.credit import Credit, CreditBatch, sign_preferences
+from interleave.credit import Credit, CreditBatch
 from interleave.errors import InvalidArgument
 from interleave.keys import as_generator
-from interleave.methods.base import Interleaver, Randomness
-from interleave.ranking import validate_rankings
+from interleave.methods.base import Interleaver, Randomness, click_positions
+from interleave.ranking import Interleaving, validate_rankings
 
 __all__ = ["TeamDraft"]
 
@@ -40,6 +41,12 @@ def common_prefix_length(lists: Sequence[Sequence], length: int) -> int:
     while c < limit and all(other[c] == first[c] for other in others):
         c += 1
     return c
+
+
+@functools.lru_cache(maxsize=4096)
+def _sign_matrix(counts: tuple[int, ...]) -> tuple[tuple[float, ...], ...]:
+    """``sign(counts[i] - counts[j])`` as floats; cached: few click-count patterns recur."""
+    return tuple(tuple([float((a > b) - (a < b)) for b in counts]) for a in counts)
 
 
 class TeamDraft(Interleaver):
@@ -96,8 +103,15 @@ class TeamDraft(Interleaver):
         self.common_prefix = common_prefix
 
     def resolve_length(self, lists: Sequence[Sequence]) -> int:
-        """Positions to fill: ``length`` bounded by the items the rankings hold together."""
-        return self.bounded_length(lists)
+        """Positions to fill: ``length`` bounded by the items the rankings hold together.
+
+        (:meth:`Interleaver.bounded_length`, inlined: it runs on every request.)
+        """
+        length = self.length
+        if length is None:
+            return max(map(len, lists))
+        total = sum(map(len, lists))
+        return length if length < total else total
 
     def params(self) -> tuple[tuple[str, Any], ...]:
         """Configuration that decides credit."""
@@ -188,17 +202,45 @@ class TeamDraft(Interleaver):
                 break
         return items, teams
 
+    def credit(self, interleaving: Interleaving, clicks: Any) -> Credit:
+        """Credit the team of each clicked position; see :meth:`Interleaver.credit`."""
+        # The record check of the base class, with its common case first (a hot path).
+        if (
+            type(interleaving) is not Interleaving
+            or interleaving.method != "team_draft"
+            or interleaving.params != self.params()
+        ):
+            self._check_record(interleaving)
+        return self._credit(interleaving, click_positions(clicks, len(interleaving.items)))
+
     def _credit(self, interleaving: Any, clicks: tuple[int, ...]) -> Credit:
-        scores = [0.0] * interleaving.n_rankers
+        k = len(interleaving.ranks)
         teams = interleaving.teams
+        if k == 2:  # the per-request hot path: two counters, no list
+            a = b = 0
+            for p in clicks:
+                team = teams[p]
+                if team == 0:
+                    a += 1
+                elif team == 1:
+                    b += 1
+                elif team != -1:
+                    msg = f"`teams` must be ranker indices in [-1, 2), got {teams!r}"
+                    raise InvalidArgument(msg)
+            outcome = float((a > b) - (a < b))
+            return Credit(
+                self.name, (float(a), float(b)), ((0.0, outcome), (-outcome, 0.0)), clicks
+            )
+        scores = [0] * k
         for p in clicks:
             team = teams[p]
             if team >= 0:
-                scores[team] += 1.0
+                scores[team] += 1
             elif team != -1:
-                msg = f"`teams` must be ranker indices in [-1, {len(scores)}), got {teams!r}"
+                msg = f"`teams` must be ranker indices in [-1, {k}), got {teams!r}"
                 raise InvalidArgument(msg)
-        return Credit(self.name, tuple(scores), sign_preferences(scores), clicks)
+        counts = tuple(scores)
+        return Credit(self.name, tuple(map(float, counts)), _sign_matrix(counts), clicks)
 
     # -- batch -----------------------------------------------------------------------------------
 
