@@ -31,7 +31,7 @@ from interleave.stats import (
     TwoProportions,
     WinLoss,
 )
-from interleave.stats import group_sequential as _group_sequential
+from interleave.stats.group_sequential import clear_caches
 
 UPDATE_TARGET_US = 5.0
 STREAM_TARGET_S = 0.5
@@ -127,12 +127,6 @@ def _stream_rows(min_time: float) -> list[dict[str, Any]]:
     return rows
 
 
-def _clear_group_sequential_caches() -> None:
-    with _group_sequential._LOCK:
-        _group_sequential._CARRIES.clear()
-        _group_sequential._TABLES.clear()
-
-
 def _group_sequential_rows(min_time: float, quick: bool) -> list[dict[str, Any]]:
     rows = []
     # A live state with 10 looks taken; each timed update adds a look at a fraction never seen
@@ -175,7 +169,7 @@ def _group_sequential_rows(min_time: float, quick: bool) -> list[dict[str, Any]]
     for name, max_n, stream in cases:
 
         def cold(max_n: int = max_n, stream: Any = stream) -> Any:
-            _clear_group_sequential_caches()
+            clear_caches()
             return GroupSequential(max_n=max_n).evaluate(stream)
 
         seconds = median_seconds(cold, min_time=min_time, repeat=3)

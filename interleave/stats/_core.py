@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import itertools
 import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -517,6 +518,13 @@ class SequentialState(Result):
             msg = f"`looks` must be a list of information fractions, got {looks_value!r:.80}"
             raise InvalidArgument(msg)
         looks = tuple(check_real(f"looks[{i}]", t, low=0.0) for i, t in enumerate(looks_value))
+        increasing = all(a < b for a, b in itertools.pairwise(looks))
+        if not increasing or any(t >= 1.0 for t in looks[:-1]):
+            msg = (
+                "`looks` must be strictly increasing information fractions, only the last one "
+                f"reaching 1; got {looks_value!r:.80}"
+            )
+            raise InvalidArgument(msg)
         decision_value, n_stopped = record["stopped_decision"], record["n_stopped"]
         if (decision_value is None) != (n_stopped is None):
             msg = (

@@ -176,14 +176,6 @@ class WinLoss(Result):
         """All comparisons, ties included."""
         return self.n_wins + self.n_losses + self.n_ties
 
-    @property
-    def is_whole(self) -> bool:
-        """Whether every count is a whole number (what the exact sign test needs)."""
-        return all(
-            bool(np.all(np.asarray(c) == np.floor(c)))
-            for c in (self.n_wins, self.n_losses, self.n_ties)
-        )
-
     def update(self, wins: float = 0, losses: float = 0, ties: float = 0) -> WinLoss:
         """The counts after ``wins`` more wins, ``losses`` more losses and ``ties`` more ties.
 

@@ -301,6 +301,9 @@ def test_fuzz_array_tests(values, other):
     _rule(TwoProportions.from_observations, values, other)
     _rule(CenteredSum.from_increments, values, other)
     _rule(ArmCounts.from_increments, values)
+    _rule(SequentialSRM().evaluate, values)
+    for test in SEQUENTIAL:
+        _rule(test.evaluate, values)
 
 
 @settings(max_examples=60)
