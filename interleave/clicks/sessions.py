@@ -91,6 +91,10 @@ def validate_sessions(
     >>> validate_sessions(log)
     3
     """
+    keys = ("query", "items", "relevance")
+    if not isinstance(require, tuple | list) or not all(c in keys for c in require):
+        msg = f"`require` must be a tuple of column names out of {keys!r}, got {require!r:.80}"
+        raise InvalidArgument(msg)
     if not isinstance(sessions, pl.DataFrame):
         msg = f"`{name}` must be a polars DataFrame, got {type(sessions).__name__}; {_SCHEMA_HINT}"
         raise InvalidArgument(msg)

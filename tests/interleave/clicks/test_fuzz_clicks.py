@@ -832,3 +832,9 @@ def test_a_population_built_by_hand_is_checked(fields: dict, match: str) -> None
     population = UserPopulation(**{**good, "activity": mine})
     assert not population.activity.flags.writeable
     assert mine.flags.writeable  # the caller's array is copied, not frozen
+
+
+@pytest.mark.parametrize("require", [5, "query", ("clicks",), ("query", None), [["items"]]])
+def test_validate_sessions_names_a_bad_require(require: Any) -> None:
+    refused(validate_sessions, LOG, require=require, match=r"`require` must be a tuple of column")
+    assert validate_sessions(LOG, require=["relevance"]) == 3
