@@ -105,10 +105,6 @@ def method_named(name: str, params: dict[str, Any] | None = None) -> Interleaver
 # ------------------------------------------------------------------------------- statistics
 
 
-def _empty_groups(key: str, dtype: pl.DataType) -> pl.DataFrame:
-    return pl.DataFrame(schema={key: dtype, **_GROUP_SCHEMA})
-
-
 @dataclasses.dataclass(frozen=True, eq=False)
 class InterleavingStatistics:
     """What an interleaving log says, as sums that merge exactly across partitions.
@@ -175,6 +171,13 @@ def _sum_groups(frames: list[pl.DataFrame], keys: list[str]) -> pl.DataFrame:
         return frames_or_empty(keys)
     if len(frames) == 1:
         return frames[0]
+    kinds = {str(f.schema[keys[0]]) for f in frames}
+    if len(kinds) > 1:
+        msg = (
+            f"cannot merge partitions whose `{keys[0]}` has different types {sorted(kinds)}: the "
+            "same id would count as two; read every partition with one id type"
+        )
+        raise InvalidArgument(msg)
     merged = pl.concat([f.lazy() for f in frames], how="vertical_relaxed")
     return merged.group_by(keys).agg(pl.col(c).sum() for c in _SUMS).collect()
 

@@ -243,3 +243,10 @@ def test_per_user_unit_keeps_its_error_rate_when_heavy_users_have_tastes():
     assert per_user <= 22
     assert always_valid <= 22
     assert impression_level >= 100
+
+
+def test_partitions_with_different_id_types_do_not_merge():
+    frame = lean_frame(make_records(TeamDraft(length=5), 10), with_ranks=False)
+    as_ints = frame.with_columns(pl.int_range(pl.len()).alias("user_id"))
+    with pytest.raises(InvalidArgument, match="different types"):
+        merge_statistics([interleaving_statistics(frame), interleaving_statistics(as_ints)])
