@@ -188,6 +188,10 @@ class DebiasedBalanced(Interleaver):
         """Configuration that decides credit."""
         return (("length", self.length),)
 
+    def resolve_length(self, lists: Sequence[Sequence]) -> int:
+        """Positions to fill: ``length`` bounded by the items the rankings hold together."""
+        return self.bounded_length(lists)
+
     # -- batch -----------------------------------------------------------------------------------
 
     def interleave_batch(

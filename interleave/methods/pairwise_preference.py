@@ -114,7 +114,8 @@ class PairwisePreference(Interleaver):
     - Credit needs a list this method could draw: a record showing an item at a position above
       its top rank (e.g. a list made elsewhere) is refused, naming the position.
 
-    Randomness per call: ``length`` uniforms (one per position).
+    Randomness per call: one uniform per position, ``length`` of them, or the sum of the rankings'
+    lengths when that is smaller (no list can be longer).
 
     Parameters
     ----------
@@ -149,6 +150,10 @@ class PairwisePreference(Interleaver):
     def params(self) -> tuple[tuple[str, Any], ...]:
         """Configuration that decides credit."""
         return (("length", self.length), ("pairs", self.pairs))
+
+    def resolve_length(self, lists: Sequence[Sequence]) -> int:
+        """Positions to fill: ``length`` bounded by the items the rankings hold together."""
+        return self.bounded_length(lists)
 
     def _merge(
         self,
@@ -188,6 +193,10 @@ class PairwisePreference(Interleaver):
         lists, _ = validate_rankings(rankings, max_rankers=self.max_rankers)
         length = self.resolve_length(lists)
         n = self._check_n_impressions(n_impressions, length)
+        if length * sum(map(len, lists)) > _BATCH_CELLS:
+            # Long lists: the vectorised draw costs length x union per impression; the loop of
+            # per-request draws is cheaper there.
+            return super().interleave_batch(lists, n, rng=rng)
         generator = as_generator(rng)
         item_ids, rank_table = union_index(lists)
         lookup = {item: u for u, item in enumerate(item_ids)}

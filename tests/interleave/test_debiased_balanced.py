@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from interleave import Balanced, DebiasedBalanced, Interleaving, InvalidArgument
 from interleave.methods.debiased_balanced import SHARED, UNCONTESTED, attributions
 from interleave.ranking import validate_rankings
+from tests.fuzzing import call_bounded
 from tests.interleave._support import FixedCoins, exact_distribution
 
 TEXTBOOK = [["d1", "d2", "d3"], ["d2", "d3", "d1"]]  # REFERENCES §1, Balanced's known bias
@@ -250,3 +251,93 @@ def test_more_than_two_rankings_are_refused():
 def test_configuration_is_only_the_length():
     assert DebiasedBalanced(length=5).params() == (("length", 5),)
     assert repr(DebiasedBalanced()) == "DebiasedBalanced(length=None)"
+
+
+# --- hostile input (the fuzz rule: only the library's errors, bounded time and memory) -----------
+
+_SMALL = 256 << 20  # bytes
+
+
+@st.composite
+def tampered_records(draw, method, rankings):
+    """A logged record of ``method`` with one entry of one field replaced by a hostile value."""
+    record = method.interleave(rankings, key="r", seed=draw(st.integers(0, 99))).to_dict()
+    field = draw(st.sampled_from(["items", "teams", "ranks", "ranking_lengths", "params"]))
+    hostile = draw(
+        st.one_of(
+            st.integers(-3, 12),
+            st.integers(),
+            st.none(),
+            st.floats(allow_nan=True),
+            st.text(max_size=2),
+            st.booleans(),
+        )
+    )
+    if field == "params":
+        record["params"] = {"length": hostile}
+    elif field == "ranks":
+        row = draw(st.integers(0, len(record["ranks"]) - 1))
+        if record["ranks"][row]:
+            record["ranks"][row][draw(st.integers(0, len(record["ranks"][row]) - 1))] = hostile
+    elif record[field]:
+        record[field][draw(st.integers(0, len(record[field]) - 1))] = hostile
+    return record
+
+
+hostile_clicks = st.one_of(
+    st.lists(st.integers(-2, 12), max_size=6),
+    st.lists(st.booleans(), max_size=6),
+    st.text(max_size=3),
+    st.none(),
+    st.lists(st.floats(), max_size=2),
+)
+
+
+@given(data=st.data())
+def test_fuzz_tampered_records_and_clicks_raise_only_library_errors(data):
+    method = DebiasedBalanced()
+    rankings = data.draw(ranking_pairs())
+    status, record = call_bounded(
+        Interleaving.from_dict, data.draw(tampered_records(method, rankings)), max_seconds=2
+    )
+    if status == "ok":
+        call_bounded(method.credit, record, data.draw(hostile_clicks), max_seconds=2)
+
+
+@pytest.mark.parametrize("length", [10**6, 10**18])
+def test_fuzz_huge_length_is_bounded_by_the_items(length):
+    method = DebiasedBalanced(length)
+    status, il = call_bounded(
+        method.interleave,
+        [[1, 2, 3], [3, 4, 5]],
+        key="r",
+        seed=1,
+        max_seconds=2,
+        max_extra_bytes=_SMALL,
+    )
+    assert status == "ok"
+    assert sorted(il.items) == [1, 2, 3, 4, 5]
+    status, batch = call_bounded(
+        method.interleave_batch,
+        [[1, 2, 3], [3, 4, 5]],
+        1000,
+        rng=0,
+        max_seconds=5,
+        max_extra_bytes=_SMALL,
+    )
+    assert status == "ok"
+    assert batch.n_shown.tolist() == [5] * 1000
+
+
+def test_fuzz_long_rankings_answer_in_bounded_time():
+    n = 10**5
+    rankings = [list(range(n)), list(range(n // 2, n + n // 2))]
+    method = DebiasedBalanced()
+    status, il = call_bounded(
+        method.interleave, rankings, key="r", seed=1, max_seconds=20, max_extra_bytes=_SMALL
+    )
+    assert status == "ok"
+    status, _ = call_bounded(
+        method.credit, il, [0, 7, n - 1], max_seconds=20, max_extra_bytes=_SMALL
+    )
+    assert status == "ok"

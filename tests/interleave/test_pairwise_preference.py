@@ -18,6 +18,7 @@ from interleave import Interleaving, InvalidArgument, PairwisePreference
 from interleave.batch import InterleavingBatch
 from interleave.methods.pairwise_preference import pool_sizes
 from interleave.ranking import validate_rankings
+from tests.fuzzing import call_bounded
 
 PAIR_RULES = ["examined", "skip_above"]
 
@@ -312,3 +313,98 @@ def test_vectorised_batch_draws_the_lists_of_successive_calls(rankings, length, 
     assert [r.items for r in batch] == [
         method.interleave(rankings, rng=generator).items for _ in range(7)
     ]
+
+
+# --- hostile input (the fuzz rule: only the library's errors, bounded time and memory) -----------
+
+_SMALL = 256 << 20  # bytes
+
+
+@st.composite
+def tampered_records(draw, method, rankings):
+    """A logged record of ``method`` with one entry of one field replaced by a hostile value."""
+    record = method.interleave(rankings, key="r", seed=draw(st.integers(0, 99))).to_dict()
+    field = draw(st.sampled_from(["items", "teams", "ranks", "ranking_lengths", "params"]))
+    hostile = draw(
+        st.one_of(
+            st.integers(-3, 12),
+            st.integers(),
+            st.none(),
+            st.floats(allow_nan=True),
+            st.text(max_size=2),
+            st.booleans(),
+        )
+    )
+    if field == "params":
+        record["params"] = {"length": hostile}
+    elif field == "ranks":
+        row = draw(st.integers(0, len(record["ranks"]) - 1))
+        if record["ranks"][row]:
+            record["ranks"][row][draw(st.integers(0, len(record["ranks"][row]) - 1))] = hostile
+    elif record[field]:
+        record[field][draw(st.integers(0, len(record[field]) - 1))] = hostile
+    return record
+
+
+hostile_clicks = st.one_of(
+    st.lists(st.integers(-2, 12), max_size=6),
+    st.lists(st.booleans(), max_size=6),
+    st.text(max_size=3),
+    st.none(),
+    st.lists(st.floats(), max_size=2),
+)
+
+
+@given(data=st.data())
+def test_fuzz_tampered_records_and_clicks_raise_only_library_errors(data):
+    method = PairwisePreference(pairs=data.draw(st.sampled_from(PAIR_RULES)))
+    rankings = data.draw(ranking_sets(max_items=6, max_rankers=4))
+    status, record = call_bounded(
+        Interleaving.from_dict, data.draw(tampered_records(method, rankings)), max_seconds=2
+    )
+    if status == "ok":
+        call_bounded(method.credit, record, data.draw(hostile_clicks), max_seconds=2)
+
+
+@pytest.mark.parametrize("length", [10**6, 10**18])
+def test_fuzz_huge_length_is_bounded_by_the_items(length):
+    method = PairwisePreference(length)
+    rankings = [[1, 2, 3], [3, 4, 5], [6, 1]]
+    status, il = call_bounded(
+        method.interleave, rankings, key="r", seed=1, max_seconds=2, max_extra_bytes=_SMALL
+    )
+    assert status == "ok"
+    assert sorted(il.items) == [1, 2, 3, 4, 5, 6]
+    status, batch = call_bounded(
+        method.interleave_batch, rankings, 1000, rng=0, max_seconds=5, max_extra_bytes=_SMALL
+    )
+    assert status == "ok"
+    assert batch.n_shown.tolist() == [6] * 1000
+
+
+@pytest.mark.parametrize("n", [10**9, 10**30])
+def test_fuzz_a_batch_of_a_billion_is_refused_before_allocating(n):
+    status, error = call_bounded(
+        PairwisePreference().interleave_batch,
+        [[1, 2, 3], [3, 4, 5]],
+        n,
+        rng=0,
+        max_seconds=2,
+        max_extra_bytes=_SMALL,
+    )
+    assert status == "error"
+    assert "max_batch_cells" in str(error)
+
+
+def test_fuzz_long_rankings_answer_in_bounded_time():
+    n = 10**5
+    rankings = [list(range(n)), list(range(n // 2, n + n // 2))]
+    method = PairwisePreference()
+    status, il = call_bounded(
+        method.interleave, rankings, key="r", seed=1, max_seconds=30, max_extra_bytes=_SMALL
+    )
+    assert status == "ok"
+    status, _ = call_bounded(
+        method.credit, il, [0, 7, n - 1], max_seconds=30, max_extra_bytes=_SMALL
+    )
+    assert status == "ok"
