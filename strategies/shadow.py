@@ -478,6 +478,7 @@ class ShadowState:
     sequential: SequentialState
     direction: int
     interval: tuple[float, float] = (-math.inf, math.inf)  # win rate, intersected over looks
+    stopped_at: int | None = None  # requests seen (failed ones included) when the test stopped
 
     @property
     def n_requests(self) -> int:
@@ -534,11 +535,12 @@ class Shadow:
             losses=int(batch.outcomes.n_losses),
             ties=int(batch.outcomes.n_ties),
         )
-        direction = state.direction
+        direction, stopped_at = state.direction, state.stopped_at
         if direction == 0 and sequential.stopped:
             direction = 1 if sequential.data.n_wins > sequential.data.n_losses else -1
+            stopped_at = state.n_requests + len(look)
         interval = intersect(state.interval, sequential.confidence_interval())
-        return ShadowState(state.counts.merge(batch), sequential, direction, interval)
+        return ShadowState(state.counts.merge(batch), sequential, direction, interval, stopped_at)
 
     @staticmethod
     def counts_of(look: Any) -> ShadowCounts:
@@ -619,7 +621,7 @@ class Shadow:
             n_candidate_requests=0,
             n_candidate_users=0,
             n_clicks=state.counts.n_clicks,
-            requests_to_decide=(n if decision == UNHEALTHY else state.sequential.n_stopped),
+            requests_to_decide=(n if decision == UNHEALTHY else state.stopped_at),
             thresholds=(("alpha", self.test.alpha), ("max_error_rate", self.max_error_rate)),
             evidence=(
                 ("users", len(state.counts.users)),

@@ -136,3 +136,12 @@ def test_a_closed_runner_still_answers_and_sheds_the_shadow_call():
     runner.close()
     assert runner.serve(1) is PRODUCTION_ANSWER
     assert runner.report().n_shed == 1
+
+
+def test_requests_to_decide_count_the_requests_the_candidate_failed_on():
+    world = World.build(n_users=300, seed=8, candidate_error_rate=0.03)
+    result = world.run(Shadow(seed=8, max_error_rate=0.5), 6_000, look_every=100)
+    verdict = result.verdict
+    assert verdict.requests_to_decide is not None
+    assert verdict.requests_to_decide % 100 == 0  # a look boundary, in requests seen
+    assert result.state.sequential.n_stopped < verdict.requests_to_decide  # failures left out
