@@ -487,6 +487,15 @@ def test_huge_impression_counts_fail_fast_with_the_bound(n: int) -> None:
         )
 
 
+def test_the_cell_bound_is_exact_and_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_CELLS", 12)
+    assert NAVIGATIONAL.simulate([0, 1, 2], n_impressions=4, rng=1).shape == (4, 3)  # 12 cells
+    refused(NAVIGATIONAL.simulate, [0, 1, 2], n_impressions=5, rng=1, match=r"15 result cells")
+    users = UserPopulation.sample(3, rng=1)
+    assert users.draw_users(12, rng=1).shape == (12,)
+    refused(users.draw_users, 13, rng=1, match=r"`n_requests` must be <= 12")
+
+
 def test_huge_population_sizes_fail_fast_with_the_bound() -> None:
     refused(UserPopulation.sample, 10**12, rng=1, match=r"`n_users` must be <= 100000000")
     users = UserPopulation.sample(10, rng=1)
