@@ -408,3 +408,21 @@ def test_fuzz_long_rankings_answer_in_bounded_time():
         method.credit, il, [0, 7, n - 1], max_seconds=30, max_extra_bytes=_SMALL
     )
     assert status == "ok"
+
+
+def test_the_sign_of_a_comparison_can_be_biased_where_the_scores_are_not():
+    # Why the contract suite checks PairwisePreference's scores, not its outcome: for this pair,
+    # found by searching random 4-item pairs, uniformly random clicks (each of the 16 click sets
+    # equally likely) give an expected score difference of exactly 0 but an expected outcome of
+    # -1/32 (exact enumeration; the pair weights here are 1 and 2, exact in floats).
+    rankings = [[1, 0, 3, 2], [2, 3, 1, 0]]
+    method = PairwisePreference()
+    outcome = difference = Fraction(0)
+    for items, p in all_lists(rankings, 4).items():
+        il = record_of(method, rankings, items)
+        for clicks in click_sets(4):
+            credit = method.credit(il, list(clicks))
+            outcome += p * Fraction(credit.outcome) / 16
+            difference += p * Fraction(credit.scores[0] - credit.scores[1]) / 16
+    assert difference == 0
+    assert outcome == Fraction(-1, 32)
