@@ -19,6 +19,7 @@ from typing import Any
 
 from interleave.errors import InvalidArgument
 from interleave.logs.evaluate import LogEvaluation, evaluate
+from interleave.logs.sample import SAMPLES, sample_log_path
 
 __all__ = ["configure", "run"]
 
@@ -34,6 +35,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="log files (.parquet, .csv[.gz], .ndjson): an interleaving log and optional click "
         "rows, an A/B log of two policies, or a production log and the two rankers' outputs "
         "(a prediction); the kind is read from the columns. None: the embedded sample log",
+    )
+    parser.add_argument(
+        "--sample",
+        choices=tuple(SAMPLES),
+        default="interleaving",
+        help="with no PATH, which embedded log to evaluate: the synthetic interleaving log "
+        "(default) or the Open Bandit Dataset's A/B log of two policies",
     )
     parser.add_argument(
         "--kind",
@@ -199,8 +207,9 @@ def _who(value: str | None, kind: str | None) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Run ``interleave evaluate``; exit code 0 (bad input raises, the command prints it)."""
     kind = {"interleaving": "exposures"}.get(args.kind, args.kind)
+    paths = args.paths or [sample_log_path(args.sample)]
     evaluation = evaluate(
-        *args.paths,
+        *paths,
         kind=kind,
         unit=args.unit,
         every=args.every,

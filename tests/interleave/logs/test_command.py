@@ -105,3 +105,12 @@ def test_progress_is_shown_only_for_slow_files(monkeypatch):
     show(100, 100)
     assert "50/100 impressions" in stream.getvalue()
     assert stream.getvalue().endswith("s\n")
+
+
+def test_the_embedded_open_bandit_sample_is_an_ab_log(capsys):
+    assert main(["evaluate", "--sample", "open-bandit", "--baseline", "random"]) == 0
+    out = capsys.readouterr().out
+    # open_bandit_dataset_small/SOURCE.md: random/all CTR 0.00380, bts/all 0.00420.
+    assert "baseline 'random' against candidate 'bts'" in out
+    assert "CTR of random" in out
+    assert "0.0042" in out
