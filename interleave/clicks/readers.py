@@ -276,10 +276,10 @@ def read_pyclick_sessions(path: str | os.PathLike[str]) -> pl.DataFrame:
     Raises
     ------
     InvalidArgument
-        If ``path`` is not a path of an existing file.
+        If ``path`` does not name a readable file.
     LogFormatError
         For a session without a tab, without ``:``, with an empty, non-integer or out-of-range
-        document id; for invalid UTF-8 or a truncated gzip file.
+        document id; for invalid UTF-8 or a truncated or corrupt gzip file.
 
     Examples
     --------
@@ -425,11 +425,12 @@ def read_yandex_relpred(path: str | os.PathLike[str]) -> pl.DataFrame:
     Raises
     ------
     InvalidArgument
-        If ``path`` is not a path of an existing file.
+        If ``path`` does not name a readable file.
     LogFormatError
         For a line that is neither a query nor a click line, non-integer or out-of-range fields,
-        invalid UTF-8, a truncated gzip file (these name the first such line), or a click whose
-        session has shown no result page yet (checked after the format of every line).
+        invalid UTF-8, a truncated or corrupt gzip file (these name the first such line), or a
+        click whose session has shown no result page yet (checked after the format of every
+        line).
 
     Examples
     --------
