@@ -272,10 +272,15 @@ def _check_params(name: str, params: Any) -> tuple[tuple[str, Any], ...]:
             raise InvalidArgument(msg)
         if isinstance(value, np.generic):
             value = value.item()
-        if type(value) not in _JSON_SCALARS or (type(value) is float and not math.isfinite(value)):
+        kind = type(value)
+        if (
+            kind not in _JSON_SCALARS
+            or (kind is float and not math.isfinite(value))
+            or (kind is int and not ID_MIN <= value < ID_MAX)
+        ):
             msg = (
-                f"`{name}[{field_name!r}]` must be a JSON scalar (str, int, finite float, bool "
-                f"or None), got {short_repr(value)} of type {type(value).__name__}"
+                f"`{name}[{short_repr(field_name)}]` must be a JSON scalar (str, 64-bit int, "
+                f"finite float, bool or None), got {short_repr(value)} of type {kind.__name__}"
             )
             raise InvalidArgument(msg)
         pairs.append((field_name, value))
@@ -346,7 +351,12 @@ class Interleaving:
     def __post_init__(self) -> None:
         # Every request builds one: only what credit indexes is checked here; check() does the rest.
         items, teams, ranks = self.items, self.teams, self.ranks
-        if type(items) is not tuple or type(teams) is not tuple or type(ranks) is not tuple:
+        if (
+            type(items) is not tuple
+            or type(teams) is not tuple
+            or type(ranks) is not tuple
+            or type(self.ranking_lengths) is not tuple
+        ):
             self._normalise_containers()
             items, teams, ranks = self.items, self.teams, self.ranks
         n = len(items)
@@ -360,8 +370,10 @@ class Interleaving:
         if len(teams) != n:
             self._raise_ragged(n)
         for row in ranks:
-            if len(row) != n:
-                self._raise_ragged(n)
+            if type(row) is not tuple or len(row) != n:
+                self._normalise_containers()  # names a row that is not a list
+                if any(len(r) != n for r in self.ranks):
+                    self._raise_ragged(n)
         if n and not _valid_teams(teams, k):
             msg = f"`teams` must be ranker indices (ints) in [-1, {k}), got {short_repr(teams)}"
             raise InvalidArgument(msg)

@@ -71,15 +71,17 @@ SCALARS = st.one_of(
     NUMPY_SCALARS,
     st.sampled_from([np.array([1, 2]), np.array(["a"]), np.array([[1]]), np.array([])]),
 )
-HOSTILE = st.recursive(
-    SCALARS,
-    lambda inner: st.one_of(
+
+
+def _containers(inner: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(
         st.lists(inner, max_size=5),
         st.lists(inner, max_size=3).map(tuple),
         st.dictionaries(TEXT, inner, max_size=3),
-    ),
-    max_leaves=10,
-)
+    )
+
+
+HOSTILE = st.recursive(SCALARS, _containers, max_leaves=10)
 
 
 def _sound_record(il: Interleaving) -> None:

@@ -91,6 +91,7 @@ def test_record_dict_is_json_with_the_configuration():
         (lambda d: d.update(params={"length": float("nan")}), "must be a JSON scalar"),
         (lambda d: d.update(params={"length": [4]}), "must be a JSON scalar"),
         (lambda d: d.update(params={1: 4}), "keys must be str"),
+        (lambda d: d.update(params={"length": 2**64}), "64-bit int"),
         (lambda d: d.update(schema_version=3), "schema_version'\\]` is 3; this interleave reads"),
         (lambda d: d.update(schema_version="2"), "schema_version'\\]` is '2'"),
         (lambda d: d.update(schema_version=0), "schema versions 1 to 2"),
@@ -169,6 +170,16 @@ def test_a_record_with_out_of_range_teams_fails_at_construction():
         Interleaving("team_draft", (1, 2), (0,), ((0, 1), (1, 0)), (2, 2))
     with pytest.raises(InvalidArgument, match=">= 2 rankers"):
         Interleaving("team_draft", (1, 2), (0, 0), ((0, 1),), (2,))
+
+
+def test_a_hand_built_record_names_containers_that_are_not_lists():
+    # Found by the fuzz suite: these were raw TypeErrors.
+    with pytest.raises(InvalidArgument, match="`ranking_lengths` must be a list, got None"):
+        Interleaving("team_draft", (), (), (), None)
+    with pytest.raises(InvalidArgument, match=r"`ranks\[1\]` must be a list, got None"):
+        Interleaving("team_draft", (1,), (0,), ((0,), None), (1, 1))
+    il = Interleaving("team_draft", (1,), (0,), ((0,), [0]), (1, 1))
+    assert il.ranks == ((0,), (0,))
 
 
 def test_lists_given_by_hand_become_tuples():
