@@ -15,7 +15,7 @@ import numpy as np
 
 from interleave._checks import check_one_of
 from interleave.batch import InterleavingBatch, union_index
-from interleave.credit import Credit, sign_preferences
+from interleave.credit import Credit, CreditBatch, sign_preferences
 from interleave.errors import InvalidArgument
 from interleave.keys import as_generator
 from interleave.methods.base import Interleaver, Randomness
@@ -24,6 +24,8 @@ from interleave.ranking import ABSENT, Interleaving, validate_rankings
 __all__ = ["PairwisePreference", "pool_sizes"]
 
 _PAIR_RULES = ("examined", "skip_above")
+# Longer lists draw from a Fenwick tree (O(log n) a position) instead of a list (O(pool)).
+_LIST_POOL_LENGTH = 256
 # Rows drawn together in interleave_batch: bounds its (rows x union) work arrays (~32 MB).
 _BATCH_CELLS = 1 << 22
 _INF = float("inf")
@@ -48,6 +50,50 @@ def pool_sizes(top_ranks: Sequence[float]) -> list[int]:
         total += per_rank[x]
         sizes.append(total - x)
     return sizes
+
+
+def _draw_with_tree(lists: list[list], length: int, u: list[float]) -> list:
+    """The draw of ``_merge`` in O(n log n): the pool as a Fenwick tree over entry order.
+
+    Picks the same items as the list pool (the ``k``-th remaining item in the order the items
+    entered), whose ``pop`` costs O(pool) per position, O(n^2) for long lists.
+    """
+    entry: list = []  # every item once, in the order it enters the pool
+    entered_by: list[int] = []  # how many have entered by each position
+    seen: set = set()
+    for x in range(length):
+        for ranking in lists:
+            if x < len(ranking) and ranking[x] not in seen:
+                seen.add(ranking[x])
+                entry.append(ranking[x])
+        entered_by.append(len(entry))
+    size = len(entry)
+    tree = [0] * (size + 1)  # Fenwick tree of 0/1 "still in the pool" over entry slots 1..size
+    top_bit = 1 << size.bit_length()
+    items = []
+    for x in range(length):
+        for slot in range(entered_by[x - 1] + 1 if x else 1, entered_by[x] + 1):
+            while slot <= size:
+                tree[slot] += 1
+                slot += slot & -slot
+        pool = entered_by[x] - x
+        if pool <= 0:
+            break
+        remaining = min(int(u[x] * pool), pool - 1) + 1  # find the slot of this prefix count
+        slot = 0
+        step = top_bit
+        while step:
+            nxt = slot + step
+            if nxt <= size and tree[nxt] < remaining:
+                slot = nxt
+                remaining -= tree[nxt]
+            step >>= 1
+        slot += 1
+        items.append(entry[slot - 1])
+        while slot <= size:
+            tree[slot] -= 1
+            slot += slot & -slot
+    return items
 
 
 def _click_pairs(clicks: tuple[int, ...], n: int, rule: str) -> list[tuple[int, int]]:
@@ -163,9 +209,12 @@ class PairwisePreference(Interleaver):
         draws: Randomness,
     ) -> tuple[list, list[int]]:
         u = draws.uniforms(length)
+        if length > _LIST_POOL_LENGTH:
+            items = _draw_with_tree(lists, length, u)
+            return items, [-1] * len(items)
         pool: list = []  # not-yet-shown items of rank <= x somewhere, in the order they entered
         entered: set = set()
-        items: list = []
+        items = []
         for x in range(length):
             for ranking in lists:
                 if x < len(ranking):
@@ -237,23 +286,25 @@ class PairwisePreference(Interleaver):
         )
 
     def _credit(self, interleaving: Interleaving, clicks: tuple[int, ...]) -> Credit:
-        scores = [0.0] * interleaving.n_rankers
-        if clicks:
-            self._add_pair_credit(scores, interleaving, clicks)
+        scores = self._pair_scores(interleaving.ranks, clicks, interleaving.items)
         return Credit(self.name, tuple(scores), sign_preferences(scores), clicks)
 
-    def _add_pair_credit(
-        self, scores: list[float], interleaving: Interleaving, clicks: tuple[int, ...]
-    ) -> None:
-        ranks = [[_INF if r == ABSENT else r for r in row] for row in interleaving.ranks]
-        n = len(interleaving.items)
+    def _pair_scores(
+        self, rank_rows: Sequence[Sequence[int]], clicks: tuple[int, ...], items: Sequence
+    ) -> list[float]:
+        """Per-ranker credit of one impression from its ranks (``-1`` absent) and clicks."""
+        scores = [0.0] * len(rank_rows)
+        if not clicks:
+            return scores
+        ranks = [[_INF if r == ABSENT else r for r in row] for row in rank_rows]
+        n = len(ranks[0])
         top = [min(row[p] for row in ranks) for p in range(n)]
         for p, t in enumerate(top):
             if t > p:
                 msg = (
-                    f"`interleaving` shows {interleaving.items[p]!r} at position {p}, above its "
-                    f"best rank {t} in any ranking; pairwise_preference credits only lists it "
-                    "could draw (each item within some ranker's top p + 1)"
+                    f"`interleaving` shows {items[p]!r} at position {p}, above its best rank "
+                    f"{t} in any ranking; pairwise_preference credits only lists it could draw "
+                    "(each item within some ranker's top p + 1)"
                 )
                 raise InvalidArgument(msg)
         # log_keep[x]: sum of log(1 - 1/c) over the pools before x. A pool of one never lies
@@ -271,3 +322,29 @@ class PairwisePreference(Interleaver):
                     scores[j] += weight
                 elif row[p] > row[q]:
                     scores[j] -= weight
+        return scores
+
+    def credit_batch(self, batch: InterleavingBatch, clicks: Any) -> CreditBatch:
+        """Credit many impressions; ``clicks`` is bool (n_impressions, length).
+
+        Reads only ranks, so it credits logs as well as simulations; each distinct (list,
+        clicks) pair is credited once.
+        """
+        clicks = self._check_batch(batch, clicks)
+        ranks = batch.ranks  # (k, n, width), -1 absent or padding
+        n_shown = batch.n_shown
+        scores = np.zeros((clicks.shape[0], batch.n_rankers))
+        done: dict[bytes, list[float]] = {}
+        for i in np.flatnonzero(clicks.any(axis=1)).tolist():
+            m = int(n_shown[i])
+            rows = ranks[:, i, :m]
+            shown_clicks = clicks[i, :m]
+            key = rows.tobytes() + shown_clicks.tobytes()
+            row_scores = done.get(key)
+            if row_scores is None:
+                positions = tuple(np.flatnonzero(shown_clicks).tolist())
+                row_scores = self._pair_scores(rows.tolist(), positions, range(m))
+                done[key] = row_scores
+            scores[i] = row_scores
+        preferences = np.sign(scores[:, :, None] - scores[:, None, :])
+        return CreditBatch(self.name, scores, preferences)

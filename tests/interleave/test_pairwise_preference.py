@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from benchmarks._anchors import load_mpkato
 from interleave import Interleaving, InvalidArgument, PairwisePreference
 from interleave.batch import InterleavingBatch
-from interleave.methods.pairwise_preference import pool_sizes
+from interleave.methods.pairwise_preference import _draw_with_tree, pool_sizes
 from interleave.ranking import validate_rankings
 from tests.fuzzing import call_bounded
 
@@ -426,3 +426,26 @@ def test_the_sign_of_a_comparison_can_be_biased_where_the_scores_are_not():
             difference += p * Fraction(credit.scores[0] - credit.scores[1]) / 16
     assert difference == 0
     assert outcome == Fraction(-1, 32)
+
+
+@given(
+    rankings=ranking_sets(max_items=10, max_rankers=4),
+    length=st.integers(1, 14),
+    u=st.lists(st.floats(0, 1, exclude_max=True), min_size=14, max_size=14),
+)
+def test_the_tree_draw_for_long_lists_picks_what_the_list_draw_picks(rankings, length, u):
+    method = PairwisePreference(length=length)
+    lists, positions = validate_rankings(rankings)
+    short_path, _ = method._merge(lists, positions, length, FixedUniforms(u))
+    length = method.resolve_length(lists)
+    assert _draw_with_tree(lists, length, u[:length]) == short_path
+
+
+class FixedUniforms:
+    """Hands out the given uniforms, as many as asked (the draw asks for ``length``)."""
+
+    def __init__(self, u):
+        self._u = u
+
+    def uniforms(self, n):
+        return self._u[:n]
