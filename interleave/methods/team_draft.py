@@ -164,41 +164,61 @@ class TeamDraft(Interleaver):
     def _draft_two(
         a: list, b: list, c: int, length: int, coins: int, items: list, teams: list, shown: set
     ) -> tuple[list, list[int]]:
-        # The two-ranker draft, unrolled: this is the per-request hot path of a live API.
+        # The two-ranker draft, unrolled (one branch per coin side, bound methods): this is the
+        # per-request hot path of a live API.
         na, nb = len(a), len(b)
         pa = pb = c
         count = c
+        add_item, add_team, mark = items.append, teams.append, shown.add
         # Coin r is bit r; past 64 coins, shifting a long int each round would be quadratic.
         bits = format(coins, f"0{length}b")[::-1] if length > 64 else None
+        if count >= length:  # the common prefix filled the list
+            return items, teams
         for r in range(length):
-            if count >= length:
-                break
             before = count
-            heads = (coins >> r) & 1 if bits is None else bits[r] == "1"
-            for pick_a in (True, False) if heads else (False, True):
-                if pick_a:
-                    while pa < na and a[pa] in shown:
-                        pa += 1
-                    if pa < na:
-                        item = a[pa]
-                        pa += 1
-                        items.append(item)
-                        teams.append(0)
-                        shown.add(item)
-                        count += 1
-                else:
-                    while pb < nb and b[pb] in shown:
-                        pb += 1
-                    if pb < nb:
-                        item = b[pb]
-                        pb += 1
-                        items.append(item)
-                        teams.append(1)
-                        shown.add(item)
-                        count += 1
-                if count >= length:
-                    break
-            if count == before:
+            if ((coins >> r) & 1) if bits is None else bits[r] == "1":  # A picks first
+                while pa < na and a[pa] in shown:
+                    pa += 1
+                if pa < na:
+                    item = a[pa]
+                    pa += 1
+                    add_item(item)
+                    add_team(0)
+                    mark(item)
+                    count += 1
+                    if count >= length:
+                        break
+                while pb < nb and b[pb] in shown:
+                    pb += 1
+                if pb < nb:
+                    item = b[pb]
+                    pb += 1
+                    add_item(item)
+                    add_team(1)
+                    mark(item)
+                    count += 1
+            else:  # B picks first
+                while pb < nb and b[pb] in shown:
+                    pb += 1
+                if pb < nb:
+                    item = b[pb]
+                    pb += 1
+                    add_item(item)
+                    add_team(1)
+                    mark(item)
+                    count += 1
+                    if count >= length:
+                        break
+                while pa < na and a[pa] in shown:
+                    pa += 1
+                if pa < na:
+                    item = a[pa]
+                    pa += 1
+                    add_item(item)
+                    add_team(0)
+                    mark(item)
+                    count += 1
+            if count >= length or count == before:
                 break
         return items, teams
 

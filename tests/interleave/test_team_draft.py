@@ -258,3 +258,10 @@ def test_long_lists_follow_the_coins_round_by_round():
     for r in range(length // 2):
         assert teams[2 * r] == (0 if (coins >> r) & 1 else 1)
         assert teams[2 * r + 1] == 1 - teams[2 * r]
+
+
+def test_a_common_prefix_as_long_as_the_list_is_the_whole_list():
+    # Found by the contract suite while unrolling the draft: the prefix alone fills length 1.
+    il = TeamDraft(length=1).interleave([[0], [0, 1]], key="k", seed=2)
+    assert il.items == (0,)
+    assert il.teams == (-1,)
