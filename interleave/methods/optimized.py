@@ -247,8 +247,8 @@ class Optimized(Interleaver):
     formulation
         ``"auto"``, ``"lists"`` or ``"flow"``.
     max_candidates
-        Most candidate lists the ``"lists"`` formulation enumerates (``None``: no limit). 20,000
-        solve in about 0.3 s.
+        Most candidate lists the ``"lists"`` formulation enumerates (``None``: only
+        :data:`MAX_LIST_CELLS` limits them). 20,000 solve in about 0.3 s.
 
     Randomness per call: ``solve(rankings).n_uniforms`` uniforms: one for the lists formulation
     (an inverse CDF over its support), one per position for the flow formulation (a walk).
