@@ -350,9 +350,10 @@ def test_sampled_credit_treats_identical_rankers_alike():
     rankings=small_rankings(max_rankers=4, max_items=6),
     seed=st.integers(0, 2**32 - 1),
     length=st.integers(1, 7),
+    tau=st.sampled_from([0.3, 3.0, 300.0, 1e300]),
 )
-def test_batch_equals_successive_per_request_calls(rankings, seed, length):
-    method = Probabilistic(length=length)
+def test_batch_equals_successive_per_request_calls(rankings, seed, length, tau):
+    method = Probabilistic(length=length, tau=tau)
     batch = method.interleave_batch(rankings, 25, rng=np.random.default_rng(seed))
     g = np.random.default_rng(seed)
     for i in range(25):
