@@ -34,6 +34,7 @@ from interleave.errors import InvalidArgument
 __all__ = [
     "ENCODING_VERSION",
     "MAX_BUCKETS",
+    "MAX_DRAWS",
     "MAX_INT_DIGITS",
     "as_generator",
     "check_request_key",
@@ -245,8 +246,11 @@ def check_request_key(key: Any, name: str = "key") -> str | int | tuple:
 def digest_uniforms(digest: bytes, n: int) -> list[float]:
     """``n`` independent uniforms in [0, 1) from a digest, by BLAKE2b in counter mode.
 
-    Each 64-byte block (``blake2b(digest, counter)``) yields 8 doubles of 53 bits each.
+    Each 64-byte block (``blake2b(digest, counter)``) yields 8 doubles of 53 bits each. At most
+    :data:`MAX_DRAWS` per call: a bound checked before any work.
     """
+    if type(digest) is not bytes or type(n) is not int or not 0 <= n <= MAX_DRAWS:
+        _check_uniform_request(digest, n)
     out: list[float] = []
     counter = 0
     while len(out) < n:
@@ -255,6 +259,20 @@ def digest_uniforms(digest: bytes, n: int) -> list[float]:
         counter += 1
     del out[n:]
     return out
+
+
+#: Most uniforms one digest hands out in a call (a list of 10**7 floats holds about 320 MB).
+MAX_DRAWS = 10_000_000
+
+
+def _check_uniform_request(digest: Any, n: Any) -> None:
+    if not isinstance(digest, (bytes, bytearray)) or not 1 <= len(digest) <= 64:
+        msg = (
+            f"`digest` must be 1 to 64 bytes (a key_digest), got {short_repr(digest)} of type "
+            f"{type(digest).__name__}"
+        )
+        raise InvalidArgument(msg)
+    check_int("n", n, minimum=0, maximum=MAX_DRAWS)
 
 
 def rng_for(seed: int | None, *key: Any) -> np.random.Generator:

@@ -29,7 +29,15 @@ from interleave import (
     tally,
 )
 from interleave._checks import check_int, check_one_of, check_real, short_repr
-from interleave.keys import check_request_key, key_digest, md5_bucket, md5_order, rng_for
+from interleave.keys import (
+    as_generator,
+    check_request_key,
+    digest_uniforms,
+    key_digest,
+    md5_bucket,
+    md5_order,
+    rng_for,
+)
 from interleave.methods.base import click_positions
 from interleave.ranking import CREDITED_BY_RANKS, validate_rankings
 from interleave.stats import WinLoss
@@ -282,6 +290,21 @@ def test_rng_for_survives_hostile_input(seed, key):
         assert 0.0 <= rng.random() < 1.0
 
 
+@given(digest=st.one_of(st.binary(max_size=70), HOSTILE), n=st.one_of(st.integers(-2, 50), HOSTILE))
+def test_digest_uniforms_survive_hostile_input(digest, n):
+    status, uniforms = call_bounded(digest_uniforms, digest, n)
+    if status == "ok":
+        assert len(uniforms) == n
+        assert all(0.0 <= u < 1.0 for u in uniforms)
+
+
+@given(rng=HOSTILE)
+def test_as_generator_survives_hostile_input(rng):
+    status, generator = call_bounded(as_generator, rng)
+    if status == "ok":
+        assert 0.0 <= generator.random() < 1.0
+
+
 @given(subject=HOSTILE, salt=st.one_of(st.none(), HOSTILE), n_buckets=HOSTILE)
 def test_md5_bucket_survives_hostile_input(subject, salt, n_buckets):
     status, bucket = call_bounded(md5_bucket, subject, salt=salt, n_buckets=n_buckets)
@@ -403,6 +426,7 @@ ISSUE_13_NAMED_ERRORS = [
     ("5,000-digit id", validate_rankings, ([[10**5000, 1], [1]],), {}),
     ("seed without key", METHOD.interleave, (RANKINGS,), {"seed": 7}),
     ("md5_bucket(n_buckets=0)", md5_bucket, ("alice",), {"n_buckets": 0}),
+    ("10**12 uniforms from one digest", digest_uniforms, (b"x" * 32, 10**12), {}),
     ("md5_bucket of a lone surrogate", md5_bucket, ("\ud800",), {}),
     # the argument checks every module shares
     ("check_real(10**400)", check_real, ("x", 10**400), {}),
