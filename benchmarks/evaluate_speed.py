@@ -114,7 +114,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         write_log(path.with_suffix(".partial.parquet"), n).rename(path)
         print(f"wrote {n:,} impressions in {time.perf_counter() - started:.0f} s", flush=True)
     size = path.stat().st_size
-    for batch_size in (2_000_000, 250_000):
+    for batch_size in (500_000, 100_000):  # the default, and a small one (less memory)
         load = os.getloadavg()[0]
         measured = _measure(path, batch_size)
         seconds = measured["seconds"]

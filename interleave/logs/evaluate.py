@@ -330,7 +330,7 @@ def evaluate(
     baseline: Any = None,
     alpha: float = 0.05,
     n_opt: float | None = None,
-    batch_size: int = 2_000_000,
+    batch_size: int = 500_000,
     progress: Progress | None = None,
 ) -> LogEvaluation:
     """Evaluate two rankers (or two policies) on log files or frames.
