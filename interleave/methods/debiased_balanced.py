@@ -18,7 +18,7 @@ from interleave.keys import as_generator
 from interleave.methods.base import Interleaver, Randomness
 from interleave.ranking import ABSENT, Interleaving, validate_rankings
 
-__all__ = ["DebiasedBalanced", "attributions"]
+__all__ = ["DebiasedBalanced", "attribution_at", "attributions"]
 
 #: Attribution of a shown position (besides 0 and 1, the one ranker a click there is credited to).
 SHARED = 2  # both rankers hold the item at the same rank: credited to both, in every list
@@ -94,6 +94,28 @@ def attributions(
         # The partner is in an earlier round (shown before) or in this one (contested).
         codes.append(UNCONTESTED if partner_own_rank < r else side)
     return codes
+
+
+def attribution_at(
+    p: int, ranks_a: Sequence[int], ranks_b: Sequence[int], length_a: int, length_b: int
+) -> int:
+    """``attributions(...)[p]`` for one position, without indexing the others (for credit)."""
+    ra = ranks_a[p] if ranks_a[p] != ABSENT else _INF
+    rb = ranks_b[p] if ranks_b[p] != ABSENT else _INF
+    if ra == rb:
+        return SHARED
+    if ra < rb:
+        side, r, other_length, other_ranks, own_ranks = 0, ra, length_b, ranks_b, ranks_a
+    else:
+        side, r, other_length, other_ranks, own_ranks = 1, rb, length_a, ranks_a, ranks_b
+    if r >= other_length:
+        return UNCONTESTED
+    try:
+        q = other_ranks.index(r)  # a scan in C: cheaper than indexing every position
+    except ValueError:
+        return side  # the partner was never shown: the round was cut after this item
+    partner_own_rank = own_ranks[q] if own_ranks[q] != ABSENT else _INF
+    return UNCONTESTED if partner_own_rank < r else side
 
 
 class DebiasedBalanced(Interleaver):
@@ -174,9 +196,8 @@ class DebiasedBalanced(Interleaver):
         if clicks:
             ranks_a, ranks_b = interleaving.ranks
             length_a, length_b = interleaving.ranking_lengths
-            codes = attributions(ranks_a, ranks_b, length_a, length_b)
             for p in clicks:
-                code = codes[p]
+                code = attribution_at(p, ranks_a, ranks_b, length_a, length_b)
                 if code == SHARED:
                     scores[0] += 1.0
                     scores[1] += 1.0

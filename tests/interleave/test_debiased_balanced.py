@@ -13,7 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from interleave import Balanced, DebiasedBalanced, Interleaving, InvalidArgument
-from interleave.methods.debiased_balanced import SHARED, UNCONTESTED, attributions
+from interleave.methods.debiased_balanced import (
+    SHARED,
+    UNCONTESTED,
+    attribution_at,
+    attributions,
+)
 from interleave.ranking import validate_rankings
 from tests.fuzzing import call_bounded
 from tests.interleave._support import FixedCoins, exact_distribution
@@ -341,3 +346,11 @@ def test_fuzz_long_rankings_answer_in_bounded_time():
         method.credit, il, [0, 7, n - 1], max_seconds=20, max_extra_bytes=_SMALL
     )
     assert status == "ok"
+
+
+@given(rankings=ranking_pairs(), length=st.one_of(st.none(), st.integers(1, 8)))
+def test_one_position_attribution_equals_the_whole_list_one(rankings, length):
+    for record in both_merges(DebiasedBalanced(length=length), rankings):
+        args = (*record.ranks, *record.ranking_lengths)
+        whole = attributions(*args)
+        assert [attribution_at(p, *args) for p in range(len(record.items))] == whole
