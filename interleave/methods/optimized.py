@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from fractions import Fraction
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -348,16 +349,20 @@ class Optimized(Interleaver):
         else:
             shown, picked = solution.sample(u)
             items, teams = tuple(shown), tuple(picked)
-            ranks = tuple(tuple(p.get(x, ABSENT) for x in items) for p in positions)
+            first, second = positions
+            ranks = (
+                tuple(map(first.get, items, repeat(ABSENT))),
+                tuple(map(second.get, items, repeat(ABSENT))),
+            )
         return Interleaving(
-            method=self.name,
-            items=items,
-            teams=teams,
-            ranks=ranks,
-            ranking_lengths=(len(lists[0]), len(lists[1])),
-            params=self.params(),
-            key=key,
-            seed=seed,
+            self.name,
+            items,
+            teams,
+            ranks,
+            (len(lists[0]), len(lists[1])),
+            self.params(),
+            key,
+            seed,
         )
 
     def _merge(
