@@ -68,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(tempfile.mkdtemp(prefix="interleave-benchmarks-"))
     for name in args.names:
         module = importlib.import_module(f"benchmarks.{name}")
-        rows = _run_module(module, quick=args.quick, seed=args.seed)
+        result = _run_module(module, quick=args.quick, seed=args.seed)
+        rows, figures = result if isinstance(result, tuple) else (result, {})
         note = (module.__doc__ or "").strip().splitlines()[0]
-        path = write_results(name, rows, note=note, out=out)
+        path = write_results(name, rows, note=note, out=out, figures=figures)
         print(path.read_text())
     print(f"results written to {out}")
     return 0

@@ -2,7 +2,10 @@
 
 A benchmark module ``benchmarks/<name>.py`` defines ``run(quick: bool) -> list[dict]``: one row
 per measurement, with at least ``"case"`` and the measured numbers, plus an optional ``"target"``
-text and ``"meets"`` bool. :func:`write_results` stores them as JSON and a Markdown table.
+text and ``"meets"`` bool. :func:`write_results` stores them as JSON and a Markdown table. A
+module may also return ``(rows, figures)``, ``figures`` mapping a file name such as ``"x.png"`` to
+a ``matplotlib.figure.Figure`` (built without pyplot, matplotlib imported lazily): they are saved
+beside the tables.
 """
 
 from __future__ import annotations
@@ -60,9 +63,14 @@ def _cell(value: Any) -> str:
 
 
 def write_results(
-    name: str, rows: list[dict[str, Any]], *, note: str = "", out: Path | None = None
+    name: str,
+    rows: list[dict[str, Any]],
+    *,
+    note: str = "",
+    out: Path | None = None,
+    figures: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``<out>/<name>.json`` and ``<out>/<name>.md``; returns the Markdown path.
+    """Write ``<out>/<name>.json``, ``<out>/<name>.md`` and each figure; returns the Markdown path.
 
     ``out`` defaults to the committed ``benchmarks/results/``, which only ``--save`` may pass.
     Files are written to a temporary name and renamed, so a crash leaves nothing half-written.
@@ -88,5 +96,10 @@ def write_results(
         target = out / f"{name}{suffix}"
         tmp = target.with_suffix(suffix + ".tmp")
         tmp.write_text(text)
+        tmp.replace(target)
+    for filename, figure in (figures or {}).items():
+        target = out / filename
+        tmp = target.with_name(f"{target.stem}.tmp{target.suffix}")  # savefig reads the suffix
+        figure.savefig(tmp, dpi=110)
         tmp.replace(target)
     return out / f"{name}.md"

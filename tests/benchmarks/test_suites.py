@@ -1,0 +1,83 @@
+"""Smoke tests of the benchmark suites: each runs small, returns well-formed rows and one fact.
+
+The facts are exact (enumerations) or seeded simulations with the false-failure rate stated.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import _harness, bias
+
+
+@pytest.fixture(scope="module")
+def bias_result():
+    return bias.run(quick=True, seed=3, n_impressions=2000)
+
+
+def _by_case(rows, prefix):
+    return {row["case"].removeprefix(prefix): row for row in rows if row["case"].startswith(prefix)}
+
+
+def test_bias_rows_cover_every_method_in_every_part(bias_result):
+    rows, figures = bias_result
+    labels = set(bias.methods())
+    assert set(_by_case(rows, "exact: ")) == labels
+    assert set(_by_case(rows, "exact random: ")) == labels
+    simulated = {row["case"] for row in rows if row["case"].startswith("random clicks: ")}
+    assert len(simulated) == 2 * len(labels)  # two ranking pairs
+    assert all(
+        isinstance(value, float | int | str | bool) for row in rows for value in row.values()
+    )
+    assert set(figures) == {"bias.png"}
+
+
+def test_team_draft_reproduces_the_published_example(bias_result):
+    exact = _by_case(bias_result[0], "exact: ")
+    # REFERENCES §3 (Oosterhuis' thesis, recomputed): +0.0570 while the true difference is -0.08.
+    for label in ("TeamDraft (original)", "TeamDraft (common prefix)"):
+        assert round(exact[label]["expected_outcome"], 4) == 0.0570
+        assert exact[label]["true_difference"] == pytest.approx(-0.08)
+    assert exact["TeamDraft (original)"]["meets"] is True
+
+
+def test_random_clicks_exact_bias_zero_for_team_draft_nonzero_for_balanced(bias_result):
+    exact_random = _by_case(bias_result[0], "exact random: ")
+    for label in ("TeamDraft (original)", "DebiasedBalanced", "Probabilistic (tau=3)"):
+        assert exact_random[label]["expected_outcome"] == pytest.approx(0.0, abs=1e-12)
+    # Balanced's textbook bias (REFERENCES §1) on this very pair, by enumeration: p = 0.3 per
+    # position gives -0.21 with Joachims' cut-off.
+    assert exact_random["Balanced (joachims cut-off)"]["expected_outcome"] == pytest.approx(-0.21)
+    # Optimized is unbiased in expected credit, not in the sign of the outcome.
+    assert exact_random["Optimized (inverse credit)"]["expected_score_difference"] == (
+        pytest.approx(0.0, abs=1e-12)
+    )
+
+
+def test_simulated_balanced_preference_is_nonzero(bias_result):
+    rows = bias_result[0]
+    row = next(
+        r
+        for r in rows
+        if r["case"] == "random clicks: Balanced (joachims cut-off) on [A,B,C] vs [B,C,A]"
+        and r["impressions"] == 2000
+    )
+    # Exact mean -0.21, SE about 0.01 at 2,000 impressions: 0 lies ~20 SE away, so with seed 3
+    # a false failure has probability far below 1e-12.
+    assert row["mean_outcome"] < -3 * row["standard_error"]
+
+
+def test_write_results_saves_figures_beside_the_tables(tmp_path):
+    from matplotlib.figure import Figure
+
+    figure = Figure()
+    figure.subplots().plot([0, 1], [1, 0])
+    path = _harness.write_results(
+        "suite", [{"case": "x", "value": 1.0}], out=tmp_path, figures={"suite.png": figure}
+    )
+    assert path == tmp_path / "suite.md"
+    assert (tmp_path / "suite.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((tmp_path / "suite.json").read_text())["rows"][0]["case"] == "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["suite.json", "suite.md", "suite.png"]
