@@ -209,11 +209,11 @@ def validate_rankings(
             raise InvalidArgument(msg)
         kinds = set(map(type, ranking))
         kind = kinds.pop() if len(kinds) == 1 else None
-        if kind is str:
+        if kind is str or (kind is int and min(ranking) >= ID_MIN and max(ranking) < ID_MAX):
             position = dict(zip(ranking, range(len(ranking))))  # noqa: B905 (as in _check_ids)
             if len(position) != len(ranking):
                 raise InvalidArgument(_duplicate_message(ranking, f"{name}[{j}]"))
-        else:
+        else:  # numpy scalars, enums, ids out of range, mixtures: convert or name the problem
             ranking, kind, position = _check_ids(ranking, f"{name}[{j}]", kind)
         if id_type is None:
             id_type = kind
@@ -291,9 +291,7 @@ _TEAM_SETS = {k: frozenset(range(-1, k)) for k in range(2, 33)}
 
 
 def _valid_teams(teams: tuple, k: int) -> bool:
-    """Ranker indices in [-1, k): the per-request check, two C-level passes over ``teams``."""
-    # A float, str or None anywhere makes the sum a float or a TypeError; the set holds the
-    # values (a bool passes as the int it equals, and indexes like one).
+    """Ranker indices in [-1, k) (the slow path of the construction check, any ``k``)."""
     try:
         return type(sum(teams)) is int and set(teams) <= (
             _TEAM_SETS.get(k) or frozenset(range(-1, k))
@@ -350,21 +348,21 @@ class Interleaving:
 
     def __post_init__(self) -> None:
         # Every request builds one: only what credit indexes is checked here; check() does the rest.
-        items, teams, ranks = self.items, self.teams, self.ranks
+        items, teams, ranks, lengths = self.items, self.teams, self.ranks, self.ranking_lengths
         if (
             type(items) is not tuple
             or type(teams) is not tuple
             or type(ranks) is not tuple
-            or type(self.ranking_lengths) is not tuple
+            or type(lengths) is not tuple
         ):
             self._normalise_containers()
-            items, teams, ranks = self.items, self.teams, self.ranks
+            items, teams, ranks, lengths = self.items, self.teams, self.ranks, self.ranking_lengths
         n = len(items)
         k = len(ranks)
-        if k < 2 or len(self.ranking_lengths) != k:
+        if k < 2 or len(lengths) != k:
             msg = (
                 f"an Interleaving needs ranks and ranking_lengths for >= 2 rankers, got "
-                f"{k} rank rows and {len(self.ranking_lengths)} lengths"
+                f"{k} rank rows and {len(lengths)} lengths"
             )
             raise InvalidArgument(msg)
         if len(teams) != n:
@@ -374,12 +372,20 @@ class Interleaving:
                 self._normalise_containers()  # names a row that is not a list
                 if any(len(r) != n for r in self.ranks):
                     self._raise_ragged(n)
-        if n and not _valid_teams(teams, k):
-            msg = f"`teams` must be ranker indices (ints) in [-1, {k}), got {short_repr(teams)}"
-            raise InvalidArgument(msg)
-        key, seed = self.key, self.seed
+        if n:
+            # Ranker indices in [-1, k): a float, str or None makes the sum a float or a
+            # TypeError; the set holds the values (a bool passes as the int it equals).
+            try:
+                valid = type(sum(teams)) is int and set(teams) <= _TEAM_SETS[k]
+            except (TypeError, KeyError):
+                valid = _valid_teams(teams, k)
+            if not valid:
+                msg = f"`teams` must be ranker indices (ints) in [-1, {k}), got {short_repr(teams)}"
+                raise InvalidArgument(msg)
+        key = self.key
         if key is not None and type(key) is not str and type(key) is not int:
             object.__setattr__(self, "key", check_request_key(key))
+        seed = self.seed
         if seed is not None and type(seed) is not int:
             object.__setattr__(self, "seed", check_seed(seed))
 
