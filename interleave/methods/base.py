@@ -68,7 +68,13 @@ class Randomness:
 
     @classmethod
     def resolve(cls, key: Any, seed: Any, rng: Any) -> Randomness:
-        """One source from the ``key``/``seed``/``rng`` arguments of ``interleave``."""
+        """One source from the ``key``/``seed``/``rng`` arguments of ``interleave``.
+
+        ``key`` is the request key: a str, an int or a tuple of them such as
+        ``(user_id, request_id)`` (see :func:`interleave.keys.check_request_key`). A ``seed``
+        without a ``key`` is refused: it would give every request the same list. ``rng`` (a
+        Generator, for simulation) excludes both; none of the three draws fresh OS entropy.
+        """
         if rng is not None:
             if key is not None or seed is not None:
                 msg = (
