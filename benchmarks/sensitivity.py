@@ -22,6 +22,7 @@ orders of magnitude, not digits.
 
 from __future__ import annotations
 
+import math
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -75,9 +76,9 @@ def requests_to_decide(world: World, name: str, seed: int, budget: int) -> tuple
         n *= 2
 
 
-def one_seed(task: tuple[str, int, int, bool]) -> dict[str, Any]:
+def one_seed(task: tuple[str, int, int, bool, int | None]) -> dict[str, Any]:
     """One world (one seed, one effect): every strategy's decision and requests."""
-    effect, seed, n_users, quick = task
+    effect, seed, n_users, quick, max_requests = task
     world = World.build(
         n_users=n_users,
         production_quality=PRODUCTION_QUALITY,
@@ -91,7 +92,7 @@ def one_seed(task: tuple[str, int, int, bool]) -> dict[str, Any]:
         "ctr_candidate": float(world.true_ctr("candidate")),
     }
     for name in STRATEGIES:
-        budget = BUDGET[name][1 if quick else 0]
+        budget = min(BUDGET[name][1 if quick else 0], max_requests or math.inf)
         n, decision = requests_to_decide(world, name, seed, budget)
         out[name] = {"requests": n, "decision": decision, "budget": budget}
     return out
@@ -158,14 +159,24 @@ def _figure(results: list[dict[str, Any]]) -> Any:
 
 
 def run(
-    quick: bool, seed: int = 0, *, n_seeds: int | None = None, n_users: int = 5_000
+    quick: bool,
+    seed: int = 0,
+    *,
+    n_seeds: int | None = None,
+    n_users: int = 5_000,
+    max_requests: int | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Rows per (effect, strategy), ratio rows, published rows; and the plot.
 
-    ``n_seeds`` overrides the worlds per effect (3 quick, 10 full); ``n_users`` the population.
+    ``n_seeds`` overrides the worlds per effect (3 quick, 10 full), ``n_users`` the population
+    and ``max_requests`` caps every strategy's budget (for smoke tests).
     """
     n_seeds = n_seeds or (3 if quick else 10)
-    tasks = [(effect, seed + i, n_users, quick) for effect in EFFECTS for i in range(n_seeds)]
+    tasks = [
+        (effect, seed + i, n_users, quick, max_requests)
+        for effect in EFFECTS
+        for i in range(n_seeds)
+    ]
     results = []
     with ProcessPoolExecutor(max_workers=2) as pool:
         for done, result in enumerate(pool.map(one_seed, tasks), start=1):
@@ -193,7 +204,7 @@ def run(
                 "correct": len(correct),
                 "wrong": int(wrong),
                 "undecided": len(mine) - len(correct) - int(wrong),
-                "budget": BUDGET[name][1 if quick else 0],
+                "budget": max(r[name]["budget"] for r in mine),
             }
             if correct:
                 row.update({f"requests_{k}": v for k, v in _summary(correct).items()})
