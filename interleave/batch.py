@@ -239,7 +239,9 @@ class InterleavingBatch:
         if not 0 <= index < n:
             msg = f"`index` {index!r} is outside the batch's {n} impressions (valid: 0..{n - 1})"
             raise InvalidArgument(msg)
-        ranks = self.ranks
+        # Only this row's ranks: building the whole (k, n, length) array per row made a loop over
+        # a batch quadratic in its size.
+        ranks = self._ranks if self._ranks is not None else self.rank_table
         if ranks is None or self._lengths is None:
             missing = " and ".join(
                 name
@@ -261,7 +263,14 @@ class InterleavingBatch:
             method=self.method,
             items=items,
             teams=tuple(self.teams[index, :m].tolist()),
-            ranks=tuple(tuple(row) for row in ranks[:, index, :m].tolist()),
+            ranks=tuple(
+                tuple(row)
+                for row in (
+                    self._ranks[:, index, :m]
+                    if self._ranks is not None
+                    else self.rank_table[:, self.items[index, :m]]
+                ).tolist()
+            ),
             ranking_lengths=tuple(self._lengths[index].tolist()),
             params=self.params,
             key=None if self.keys is None else self.keys[index],
