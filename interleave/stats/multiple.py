@@ -112,7 +112,15 @@ def pairwise_sign_tests(n_wins: Any, *, method: str = "holm") -> PairwiseResult:
     >>> result.rejected().astype(int).tolist()
     [[0, 0, 1], [0, 0, 0], [1, 0, 0]]
     """
-    wins = as_count_array("n_wins", n_wins)
+    wins = as_count_array("n_wins", n_wins, whole=False)
+    if np.any(wins != np.floor(wins)):
+        msg = (
+            "`n_wins` must hold whole counts for the exact sign tests, got fractional credit "
+            f"such as {wins[wins != np.floor(wins)][0].item()!r}; test fractional credit per "
+            "pair with a sequential test (MixtureSPRT, BetaBinomialMixture) or paired_test"
+        )
+        raise InvalidArgument(msg)
+    wins = wins.astype(np.int64)
     if wins.ndim != 2 or wins.shape[0] != wins.shape[1] or wins.shape[0] < 2:
         msg = f"`n_wins` must be a square matrix of at least 2 x 2, got shape {wins.shape}"
         raise InvalidArgument(msg)

@@ -32,6 +32,7 @@ from interleave.stats import (
     TwoProportions,
     WinLoss,
     paired_test,
+    pairwise_sign_tests,
     sign_test,
 )
 from interleave.stats.sufficient import as_stream
@@ -330,6 +331,10 @@ def test_the_exact_sign_test_needs_whole_counts_and_says_where_fractions_go():
         sign_test(WinLoss(89.33, 49.97))
     with pytest.raises(InvalidArgument, match="`losses` is missing"):
         sign_test(5)
+    with pytest.raises(
+        InvalidArgument, match=r"whole counts for the exact sign tests.*such as 2\.5"
+    ):
+        pairwise_sign_tests([[0, 2.5], [1.0, 0]])
 
 
 def test_paired_test_reads_a_per_group_mean_array():
