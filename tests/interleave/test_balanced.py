@@ -7,8 +7,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from interleave import Balanced, Interleaving, InvalidArgument
+from interleave.methods.balanced import balanced_merge
 
 from ._support import exact_distribution
 
@@ -115,3 +118,28 @@ def test_batch_equals_single_calls_and_single_credit(cutoff):
 def test_balanced_compares_exactly_two_rankings():
     with pytest.raises(InvalidArgument, match="compares exactly 2"):
         Balanced().interleave([[1], [2], [3]], key="k", seed=0)
+
+
+def reference_balanced_merge(a, b, length, a_first):
+    # Joachims' pointer rule written out literally: advance the pointer that is behind (the
+    # leader on ties), append its item unless already shown.
+    items, teams, ka, kb = [], [], 0, 0
+    while len(items) < length and (ka < len(a) or kb < len(b)):
+        if kb >= len(b) or (ka < len(a) and (ka < kb or (ka == kb and a_first))):
+            item, team, ka = a[ka], 0, ka + 1
+        else:
+            item, team, kb = b[kb], 1, kb + 1
+        if item not in items:
+            items.append(item)
+            teams.append(team)
+    return items, teams
+
+
+@given(
+    a=st.lists(st.integers(0, 15), min_size=1, max_size=10, unique=True),
+    b=st.lists(st.integers(0, 15), min_size=1, max_size=10, unique=True),
+    length=st.integers(1, 25),
+    a_first=st.booleans(),
+)
+def test_merge_follows_the_pointer_rule(a, b, length, a_first):
+    assert balanced_merge(a, b, length, a_first) == reference_balanced_merge(a, b, length, a_first)
