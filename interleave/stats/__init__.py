@@ -10,7 +10,8 @@ The inputs are sufficient statistics, never interleavers or strategies:
 
 Every sufficient statistic merges exactly (``a.merge(b)`` or ``a + b``), so workers, partitions
 and restarts combine without re-reading raw events. ``WinLoss`` counts may be fractional
-(probabilistic credit); only the exact :func:`sign_test` needs whole counts.
+(probabilistic credit); only the exact sign tests (:func:`sign_test`,
+:func:`pairwise_sign_tests`) need whole counts, and their errors say where fractions go.
 
 Sequential tests, safe under continuous peeking, share one typed protocol,
 :class:`SequentialTest` (``start``, ``look``, ``interval``, ``evaluate``), and one immutable state,
@@ -37,11 +38,12 @@ planning: :func:`sample_size_sign_test`, :func:`sample_size_two_proportions`,
 :func:`sample_size_two_means` and the ``power_*`` functions; multiplicity:
 :func:`adjust_pvalues`, :func:`pairwise_sign_tests`.
 
-Documented bounds (inputs beyond them raise :class:`~interleave.errors.InvalidArgument` at once):
-counts and running totals <= :data:`MAX_COUNT` (2**53); levels ``alpha`` and ``1 -
-confidence_level`` >= :data:`MIN_ALPHA` (1e-12); Johari's ``tau`` in ``TAU_RANGE``; at most
-:data:`MAX_RESAMPLES` bootstrap resamples; at most ``MAX_LOOKS`` group-sequential looks; exact
-sample sizes up to :data:`MAX_EXACT_N` comparisons.
+Documented bounds (inputs beyond them raise :class:`~interleave.errors.InvalidArgument` at once,
+with the numbers): counts and running totals <= :data:`MAX_COUNT` (2**53); levels ``alpha`` and
+``1 - confidence_level`` >= :data:`MIN_ALPHA` (1e-12); Johari's ``tau`` in :data:`TAU_RANGE`;
+prior pseudo-counts <= :data:`MAX_PRIOR`; at most :data:`MAX_RESAMPLES` bootstrap resamples and
+:data:`MAX_BOOTSTRAP_DRAWS` user draws; at most :data:`MAX_LOOKS` group-sequential looks; exact
+sample sizes up to :data:`MAX_EXACT_N` comparisons, any plan up to :data:`MAX_SAMPLE_SIZE`.
 
 Shared words: ``statistic``, ``pvalue``, ``alternative`` ('two-sided' | 'greater' | 'less',
 'greater' meaning the candidate is better), ``confidence_level``, ``n_resamples``, ``rng``,
@@ -52,6 +54,7 @@ from typing import Any
 
 from interleave.stats._core import (
     MAX_COUNT,
+    MAX_PRIOR,
     MIN_ALPHA,
     STATE_SCHEMA_VERSION,
     ConfidenceInterval,
@@ -63,6 +66,7 @@ from interleave.stats._core import (
 )
 from interleave.stats.beta_binomial import BetaBinomialMixture
 from interleave.stats.fixed import (
+    MAX_BOOTSTRAP_DRAWS,
     MAX_RESAMPLES,
     bootstrap_test,
     paired_test,
@@ -75,6 +79,7 @@ from interleave.stats.mixture import TAU_RANGE, MixtureSPRT
 from interleave.stats.multiple import adjust_pvalues, pairwise_sign_tests
 from interleave.stats.power import (
     MAX_EXACT_N,
+    MAX_SAMPLE_SIZE,
     power_sign_test,
     power_two_means,
     power_two_proportions,
@@ -87,10 +92,13 @@ from interleave.stats.srm import SRM_THRESHOLD, SequentialSRM, srm_test
 from interleave.stats.sufficient import ArmCounts, CenteredSum, TwoMeans, TwoProportions, WinLoss
 
 __all__ = [
+    "MAX_BOOTSTRAP_DRAWS",
     "MAX_COUNT",
     "MAX_EXACT_N",
     "MAX_LOOKS",
+    "MAX_PRIOR",
     "MAX_RESAMPLES",
+    "MAX_SAMPLE_SIZE",
     "MIN_ALPHA",
     "SPRT",
     "SRM_THRESHOLD",
