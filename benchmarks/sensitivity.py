@@ -98,6 +98,11 @@ def one_seed(task: tuple[str, int, int, bool, int | None]) -> dict[str, Any]:
     return out
 
 
+def _correct(outcome: dict[str, Any]) -> bool:
+    """Whether a strategy's run reached the correct decision (the candidate is truly better)."""
+    return outcome["requests"] is not None and outcome["decision"] == SHIP_CANDIDATE
+
+
 def _summary(values: list[float]) -> dict[str, float]:
     array = np.asarray(values, dtype=float)
     return {
@@ -140,9 +145,7 @@ def _figure(results: list[dict[str, Any]]) -> Any:
         ratios = [
             r["A/B"]["requests"] / r["interleaving"]["requests"]
             for r in results
-            if r["effect"] == effect
-            and r["A/B"]["requests"] is not None
-            and r["interleaving"]["requests"] is not None
+            if r["effect"] == effect and _correct(r["A/B"]) and _correct(r["interleaving"])
         ]
         right.scatter([e] * len(ratios), ratios, color="C1")
     right.axhspan(10, 500, color="grey", alpha=0.15, label="industry 10x-500x")
@@ -210,16 +213,17 @@ def run(
                 row.update({f"requests_{k}": v for k, v in _summary(correct).items()})
             rows.append(row)
         for versus in ("A/B", "canary"):
+            # A run that never reached the correct decision (undecided, or wrong) counts at its
+            # budget: the ratio is then a lower bound.
             pairs = [
-                (r[versus]["requests"] or r[versus]["budget"], r["interleaving"]["requests"])
+                (
+                    r[versus]["requests"] if _correct(r[versus]) else r[versus]["budget"],
+                    r["interleaving"]["requests"],
+                )
                 for r in mine
-                if r["interleaving"]["requests"] is not None
-                and r["interleaving"]["decision"] == SHIP_CANDIDATE
+                if _correct(r["interleaving"])
             ]
-            censored = sum(
-                r[versus]["requests"] is None or r[versus]["decision"] != SHIP_CANDIDATE
-                for r in mine
-            )
+            censored = sum(not _correct(r[versus]) for r in mine)
             if not pairs:
                 continue
             ratios = [a / b for a, b in pairs]
