@@ -278,3 +278,17 @@ def test_group_sequential_state_and_stream_agree_over_fifty_small_looks():
         assert result.statistic[step] == pytest.approx(state.statistic, rel=1e-12)
     assert len(state.looks) == 50
     assert np.all(np.diff(result.pvalue) <= 0)
+
+
+def test_group_sequential_results_do_not_depend_on_its_caches():
+    from interleave.stats.group_sequential import _CACHE_SIZE, _CARRIES, clear_caches
+
+    design = GroupSequential(max_n=500, spending="pocock")
+    stream = np.tile([1, 1, -1], 40)
+    warm = design.evaluate(stream)
+    clear_caches()
+    assert len(_CARRIES) == 0
+    cold = design.evaluate(stream)
+    np.testing.assert_array_equal(warm.pvalue, cold.pvalue)
+    np.testing.assert_array_equal(warm.decision, cold.decision)
+    assert len(_CARRIES) <= _CACHE_SIZE
