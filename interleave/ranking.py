@@ -242,6 +242,16 @@ def _int_field(name: str, value: Any, low: int, high: int | None) -> int:
     return value
 
 
+def _int_list(name: str, value: Any, low: int, high: int) -> list[int]:
+    """A list field of ints in ``[low, high)``; one C-level pass when it is fine."""
+    values = _list_field(name, value)
+    if values and not (
+        set(map(type, values)) == _JUST_INT and min(values) >= low and max(values) < high
+    ):
+        values = [_int_field(f"{name}[{i}]", v, low, high) for i, v in enumerate(values)]
+    return values
+
+
 def _list_field(name: str, value: Any) -> list:
     """A list (or tuple) field of a record, never a str, mapping, number or None."""
     if isinstance(value, np.ndarray) and value.ndim == 1:
@@ -507,12 +517,7 @@ class Interleaving:
         items = _list_field("record['items']", record["items"])
         if items:
             items, _, _ = _check_ids(items, "record['items']")
-        lengths = [
-            _int_field(f"record['ranking_lengths'][{j}]", n, 1, ID_MAX)
-            for j, n in enumerate(
-                _list_field("record['ranking_lengths']", record["ranking_lengths"])
-            )
-        ]
+        lengths = _int_list("record['ranking_lengths']", record["ranking_lengths"], 1, ID_MAX)
         rows = _list_field("record['ranks']", record["ranks"])
         if len(lengths) < 2 or len(rows) != len(lengths):
             msg = (
@@ -521,16 +526,10 @@ class Interleaving:
             )
             raise InvalidArgument(msg)
         ranks = tuple(
-            tuple(
-                _int_field(f"record['ranks'][{j}][{p}]", r, -1, length)
-                for p, r in enumerate(_list_field(f"record['ranks'][{j}]", row))
-            )
+            tuple(_int_list(f"record['ranks'][{j}]", row, -1, length))
             for j, (row, length) in enumerate(zip(rows, lengths, strict=True))
         )
-        teams = tuple(
-            _int_field(f"record['teams'][{p}]", t, -1, len(lengths))
-            for p, t in enumerate(_list_field("record['teams']", record["teams"]))
-        )
+        teams = tuple(_int_list("record['teams']", record["teams"], -1, len(lengths)))
         key = record.get("key")
         if key is not None:
             if type(key) is list and version >= 2:
