@@ -72,6 +72,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--alpha", type=float, default=0.05, help="error rate (default: 0.05)")
     parser.add_argument(
+        "--engine",
+        choices=("polars", "spark"),
+        default="polars",
+        help="where the work runs: polars on this machine (default) or Apache Spark (extra "
+        "`spark`; Parquet or NDJSON logs)",
+    )
+    parser.add_argument(
+        "--master",
+        default=None,
+        help="Spark master with --engine spark: local[N], spark://host:port or yarn (default: "
+        "the one spark-submit configured, else local[2])",
+    )
+    parser.add_argument(
         "--json",
         nargs="?",
         const="-",
@@ -208,16 +221,19 @@ def run(args: argparse.Namespace) -> int:
     """Run ``interleave evaluate``; exit code 0 (bad input raises, the command prints it)."""
     kind = {"interleaving": "exposures"}.get(args.kind, args.kind)
     paths = args.paths or [sample_log_path(args.sample)]
-    evaluation = evaluate(
-        *paths,
-        kind=kind,
-        unit=args.unit,
-        every=args.every,
-        candidate=_who(args.candidate, args.kind),
-        baseline=_who(args.baseline, args.kind),
-        alpha=args.alpha,
-        progress=_progress_printer(),
-    )
+    if args.engine == "spark":
+        evaluation = _evaluate_on_spark(args, paths, kind)
+    else:
+        evaluation = evaluate(
+            *paths,
+            kind=kind,
+            unit=args.unit,
+            every=args.every,
+            candidate=_who(args.candidate, args.kind),
+            baseline=_who(args.baseline, args.kind),
+            alpha=args.alpha,
+            progress=_progress_printer(),
+        )
     if args.plot:
         plot(evaluation, args.plot)
     if args.json is None:
@@ -231,3 +247,27 @@ def run(args: argparse.Namespace) -> int:
         write_atomically(args.json, lambda temporary: temporary.write_text(text + "\n"))
         print(f"wrote {args.json}")
     return 0
+
+
+def _evaluate_on_spark(args: argparse.Namespace, paths: list[Any], kind: str | None) -> Any:
+    """The same evaluation inside Spark: the files are read by Spark, never by this process."""
+    from pyspark.sql import SparkSession
+
+    from interleave.logs.spark import evaluate_spark, read_log, session
+
+    ours = SparkSession.getActiveSession() is None  # a session we start, we also stop
+    spark = session(args.master)
+    try:
+        frames = [read_log(spark, path) for path in paths]
+        return evaluate_spark(
+            *frames,
+            kind=kind,
+            unit=args.unit,
+            every=args.every,
+            candidate=_who(args.candidate, args.kind),
+            baseline=_who(args.baseline, args.kind),
+            alpha=args.alpha,
+        )
+    finally:
+        if ours:
+            spark.stop()

@@ -72,13 +72,18 @@ def _require_pyspark() -> Any:
     return pyspark.sql
 
 
-def session(master: str = "local[2]", *, app_name: str = "interleave") -> Any:
+def session(master: str | None = "local[2]", *, app_name: str = "interleave") -> Any:
     """A SparkSession for ``master`` (``local[N]``, ``spark://host:port``, ``yarn``).
 
-    Arrow transfers on, the UI off, shuffle partitions sized for a small local run (a cluster's
-    own settings from ``spark-submit`` take precedence over none of these: pass ``--conf``).
+    ``None`` keeps the master that ``spark-submit`` (or spark-defaults.conf) configured, and
+    falls back to ``local[2]`` where none is. Arrow transfers are on and the UI off; a local run
+    binds to the loopback interface and uses few shuffle partitions.
     """
     sql = _require_pyspark()
+    if master is None:
+        from pyspark import SparkConf
+
+        master = SparkConf().get("spark.master", "local[2]")
     if not isinstance(master, str) or not master:
         msg = f"`master` must be a Spark master URL such as 'local[2]', got {master!r}"
         raise InvalidArgument(msg)
@@ -97,6 +102,27 @@ def session(master: str = "local[2]", *, app_name: str = "interleave") -> Any:
             .config("spark.driver.bindAddress", "127.0.0.1")
         )
     return builder.getOrCreate()
+
+
+def read_log(spark: Any, path: Any) -> Any:
+    """A log file or folder as a Spark DataFrame: Parquet, or NDJSON (``.ndjson``/``.jsonl``).
+
+    Parquet may be one file or a folder of parts. CSV logs carry their lists as JSON text, which
+    Spark does not parse back: convert them to Parquet first
+    (``interleave.logs.scan_log(path).frame.sink_parquet(...)``).
+    """
+    name = str(path)
+    lowered = name.lower().rstrip("/")
+    if lowered.endswith((".ndjson", ".jsonl", ".json", ".ndjson.gz", ".jsonl.gz")):
+        return spark.read.json(name)
+    if lowered.endswith((".csv", ".csv.gz", ".tsv")):
+        msg = (
+            f"`path` {name!r} is a CSV log; the Spark engine reads Parquet or NDJSON (a CSV log "
+            "holds its lists as JSON text): convert it, e.g. with "
+            "interleave.logs.scan_log(path).frame.sink_parquet('log.parquet')"
+        )
+        raise InvalidArgument(msg)
+    return spark.read.parquet(name)
 
 
 def _schema_of(frame: Any) -> dict[str, pl.DataType]:

@@ -131,3 +131,33 @@ def test_bad_input_names_the_argument(spark):
     frame = spark.createDataFrame(pl.DataFrame({"impression_id": [1]}).to_arrow())
     with pytest.raises(InvalidArgument, match="columns found"):
         evaluate_spark(frame, kind="exposures")
+
+
+def test_the_command_gives_the_same_answer_on_spark(spark, tmp_path, capsys):
+    import json
+
+    from interleave.cli import main
+
+    exposures, clicks = _messy_log(TeamDraft(length=5), seed=5)
+    exposures.write_parquet(tmp_path / "exposures.parquet")
+    clicks.write_ndjson(tmp_path / "clicks.ndjson")
+    paths = [str(tmp_path / "exposures.parquet"), str(tmp_path / "clicks.ndjson")]
+    assert main(["evaluate", *paths, "--json"]) == 0
+    here = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", *paths, "--json", "--engine", "spark"]) == 0
+    there = json.loads(capsys.readouterr().out)
+    assert here["kind"] == there["kind"] == "interleaving"
+    for a, b in zip(here["summary"], there["summary"], strict=True):
+        assert a["quantity"] == b["quantity"]
+        assert a["n"] == b["n"]
+        for column in ("estimate", "low", "high", "pvalue"):
+            assert a[column] == pytest.approx(b[column], rel=1e-12, abs=1e-12)
+
+
+def test_the_command_refuses_csv_on_spark(spark, tmp_path, capsys):
+    from interleave.cli import main
+
+    path = tmp_path / "log.csv"
+    path.write_text("impression_id,method\n1,team_draft\n")
+    assert main(["evaluate", str(path), "--engine", "spark"]) == 2
+    assert "Parquet or NDJSON" in capsys.readouterr().err
