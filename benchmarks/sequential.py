@@ -207,7 +207,8 @@ def _figure(shares: dict[float, dict[str, np.ndarray]], aa: list[dict]) -> Any:
     right.barh(names, [row["fpr"] for row in aa], xerr=[2 * row["fpr_se"] for row in aa])
     right.axvline(ALPHA, color="C3", ls="--", label=f"alpha = {ALPHA}")
     right.tick_params(axis="y", labelsize=7)
-    right.set_xlabel("A/A false-positive rate (continuous monitoring, 2 SE)")
+    right.set_xlabel("A/A false-positive rate (2-SE bars)")
+    right.set_title("A/A, a look after every comparison")
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig
