@@ -14,7 +14,7 @@ from strategies import SHIP_CANDIDATE
 
 
 @pytest.fixture(scope="module")
-def bias_result():
+def bias_result():  # about 5 s; every test reading it is marked slow
     return bias.run(quick=True, seed=3, n_impressions=2000)
 
 
@@ -22,6 +22,7 @@ def _by_case(rows, prefix):
     return {row["case"].removeprefix(prefix): row for row in rows if row["case"].startswith(prefix)}
 
 
+@pytest.mark.slow
 def test_bias_rows_cover_every_method_in_every_part(bias_result):
     rows, figures = bias_result
     labels = set(bias.methods())
@@ -35,6 +36,7 @@ def test_bias_rows_cover_every_method_in_every_part(bias_result):
     assert set(figures) == {"bias.png"}
 
 
+@pytest.mark.slow
 def test_team_draft_reproduces_the_published_example(bias_result):
     exact = _by_case(bias_result[0], "exact: ")
     # REFERENCES §3 (Oosterhuis' thesis, recomputed): +0.0570 while the true difference is -0.08.
@@ -44,6 +46,7 @@ def test_team_draft_reproduces_the_published_example(bias_result):
     assert exact["TeamDraft (original)"]["meets"] is True
 
 
+@pytest.mark.slow
 def test_random_clicks_exact_bias_zero_for_team_draft_nonzero_for_balanced(bias_result):
     exact_random = _by_case(bias_result[0], "exact random: ")
     for label in ("TeamDraft (original)", "DebiasedBalanced", "Probabilistic (tau=3)"):
@@ -57,6 +60,7 @@ def test_random_clicks_exact_bias_zero_for_team_draft_nonzero_for_balanced(bias_
     )
 
 
+@pytest.mark.slow
 def test_exact_random_click_values_agree_with_the_batch_simulation(bias_result):
     # Two independent paths: per-request credit over the exact list distribution, and the
     # vectorised batch path on 2,000 seeded impressions. Each of the 8 checks fails falsely with
@@ -84,6 +88,7 @@ def test_every_list_distribution_is_complete_and_coins_are_fair():
     assert [p for p, _ in team_draft] == [1 / 8] * 8
 
 
+@pytest.mark.slow
 def test_simulated_balanced_preference_is_nonzero(bias_result):
     rows = bias_result[0]
     row = next(
@@ -111,6 +116,7 @@ def test_write_results_saves_figures_beside_the_tables(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["suite.json", "suite.md", "suite.png"]
 
 
+@pytest.mark.slow
 def test_sensitivity_interleaving_decides_correctly_and_faster_than_ab():
     # One small world per effect; the runs are deterministic given the seeds (World seed 0).
     rows, figures = sensitivity.run(quick=True, seed=0, n_seeds=1, n_users=500, max_requests=20_000)
@@ -129,6 +135,7 @@ def test_sensitivity_interleaving_decides_correctly_and_faster_than_ab():
     assert large["ratio_min"] > 1  # interleaving needs fewer requests than A/B
 
 
+@pytest.mark.slow
 def test_sequential_rows_and_aa_false_positive_rates():
     rows, figures = sequential.run(quick=True, seed=0, n_experiments=100)
     assert set(figures) == {"sequential.png"}
