@@ -448,16 +448,21 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  canary {fraction:>4}: {', '.join(users)}")
         return 0
     progress = _progress_bar() if args.requests >= _PROGRESS_FROM else None
-    result = run_demo(
-        requests=args.requests,
-        users=args.users,
-        effect=args.effect,
-        click_model=args.click_model,
-        method=args.method,
-        seed=args.seed,
-        seeds=args.seeds,
-        progress=progress,
-    )
+    try:
+        result = run_demo(
+            requests=args.requests,
+            users=args.users,
+            effect=args.effect,
+            click_model=args.click_model,
+            method=args.method,
+            seed=args.seed,
+            seeds=args.seeds,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        if progress is not None:
+            print(file=sys.stderr)  # end the progress bar's line before the command's message
+        raise
     if args.plot:
         plot_paths(result, args.plot)
     print(json.dumps(result.to_dict(), default=_json_default) if args.json else result)
