@@ -8,11 +8,12 @@ quality 0.35 and a candidate of quality 0.55 ("large" effect, the world's defaul
 decision is to ship it. Each strategy uses its default sequential test (a mixture SPRT at alpha
 0.05): A/B analyses per-user CTRs, split 50/50 by request (its default share is 10%); canary
 ramps 5/20/50/100% of users with a guardrail; interleaving is Team-Draft on 10 positions. A run
-serves ``n`` requests and reads ``verdict.requests_to_decide``; an undecided run is repeated
-with twice the requests (the world and its request stream are fixed by the seed, so this only
-lengthens the same experiment) up to a budget, beyond which it counts as undecided (censored:
-the ratio is then a lower bound). Looks are every ``max(10, n // 1000)`` requests, so a
-decision time is known to within 0.1% of the horizon.
+serves the strategy's whole budget of requests once and reads ``verdict.requests_to_decide``
+(a run still undecided at its budget is censored: the ratio is then a lower bound). One run, not
+a run repeated with a growing horizon: ``World.requests(n)`` draws the queries after the users,
+so a longer run is a different experiment, and retrying would take the earliest of several
+experiments. Looks are every ``LOOK_EVERY`` requests (10 for interleaving, 100 for A/B and
+canary), the resolution of a decision time.
 
 The ratio A/B : interleaving (requests to a correct decision, per seed) is printed with its
 spread over seeds beside published figures (REFERENCES §3), which count users or queries at
@@ -41,7 +42,7 @@ BUDGET = {
     "A/B": (1_600_000, 400_000),
     "canary": (1_600_000, 400_000),
 }
-START = {"interleaving": 250, "A/B": 5_000, "canary": 5_000}
+LOOK_EVERY = {"interleaving": 10, "A/B": 100, "canary": 100}
 # Published sensitivity of interleaving over A/B (REFERENCES §3).
 PUBLISHED = (
     ("Chapelle et al. 2012 (Yahoo!/Bing search)", "145x"),
@@ -62,18 +63,12 @@ def _strategy(name: str, seed: int) -> Any:
 
 def requests_to_decide(world: World, name: str, seed: int, budget: int) -> tuple[int | None, str]:
     """Requests the strategy needs to decide (``None`` if undecided within ``budget``)."""
-    n = START[name]
-    while True:
-        n = min(n, budget)
-        result = world.run(
-            _strategy(name, seed), n, look_every=max(10, n // 1000), keep_exposures=False
-        )
-        verdict = result.verdict
-        if verdict.requests_to_decide is not None:
-            return int(verdict.requests_to_decide), str(verdict.decision)
-        if n >= budget:
-            return None, str(verdict.decision)
-        n *= 2
+    result = world.run(
+        _strategy(name, seed), budget, look_every=LOOK_EVERY[name], keep_exposures=False
+    )
+    verdict = result.verdict
+    decided = verdict.requests_to_decide
+    return (None if decided is None else int(decided)), str(verdict.decision)
 
 
 def one_seed(task: tuple[str, int, int, bool, int | None]) -> dict[str, Any]:
