@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import statistics
 import tempfile
 import threading
@@ -159,10 +158,9 @@ async def _load(port: int, n_requests: int, concurrency: int, seconds: float) ->
 def _service(n_requests: int, folder: Path) -> dict:
     import uvicorn
 
-    from interleave.serving.app import ServiceConfig, create_app
+    from interleave.serving.app import ServiceConfig, create_app, listening_socket
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = listening_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     app = create_app(ServiceConfig(db=folder / "service.db", length=10))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -37,7 +38,27 @@ from interleave.methods import Balanced, Probabilistic, TeamDraft
 from interleave.serving.experiment import Experiment
 from interleave.serving.stores import EventStore, open_store
 
-__all__ = ["ServiceConfig", "create_app"]
+__all__ = ["ServiceConfig", "create_app", "listening_socket"]
+
+
+def listening_socket(host: str = "127.0.0.1", port: int = 8000) -> socket.socket:
+    """A bound TCP socket with TCP_NODELAY, to hand to uvicorn (``server.run(sockets=[sock])``).
+
+    Without TCP_NODELAY every response waits ~40 ms: the server writes headers and body
+    separately, Nagle holds the second write until the client's delayed ACK (measured: 44 ms ->
+    1 ms per request on loopback). Linux copies the option to every accepted connection.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        msg = f"cannot listen on `host` {host!r} `port` {port}: {error}"
+        raise InvalidArgument(msg) from None
+    return sock
 
 METHODS = {"team_draft": TeamDraft, "balanced": Balanced, "probabilistic": Probabilistic}
 

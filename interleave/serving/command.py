@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as error:
         msg = "`interleave serve` needs the `api` extra: pip install 'interleave[api]'"
         raise InvalidArgument(msg) from error
-    from interleave.serving.app import ServiceConfig, create_app
+    from interleave.serving.app import ServiceConfig, create_app, listening_socket
 
     config = ServiceConfig(
         db=args.db,
@@ -45,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         attribution_window=args.window,
     )
+    sock = listening_socket(args.host, args.port)
     print(f"interleave serve: http://{args.host}:{args.port}/ (store {args.db})", flush=True)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
     return 0
