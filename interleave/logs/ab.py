@@ -33,7 +33,7 @@ from scipy import stats as scipy_stats
 from interleave._checks import check_alpha
 from interleave.errors import InvalidArgument
 from interleave.logs.periods import period_of
-from interleave.logs.schema import check_columns
+from interleave.logs.schema import SUMMARY_SCHEMA, check_columns
 from interleave.stats import MixtureSPRT, srm_test, two_proportions_test
 from interleave.stats.sufficient import TwoProportions
 
@@ -461,14 +461,7 @@ class ABResult:
                 )
         return pl.DataFrame(
             rows,
-            schema={
-                "quantity": pl.String,
-                "estimate": pl.Float64,
-                "low": pl.Float64,
-                "high": pl.Float64,
-                "pvalue": pl.Float64,
-                "n": pl.Int64,
-            },
+            schema=SUMMARY_SCHEMA,
         )
 
     def to_dict(self) -> dict[str, Any]:

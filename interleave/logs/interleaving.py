@@ -37,7 +37,7 @@ from interleave._checks import check_alpha, check_int, check_one_of
 from interleave.batch import InterleavingBatch
 from interleave.errors import InvalidArgument
 from interleave.logs.periods import PERIOD, period_of
-from interleave.logs.schema import check_columns
+from interleave.logs.schema import SUMMARY_SCHEMA, check_columns
 from interleave.methods.base import Interleaver
 from interleave.ranking import SCHEMA_VERSION
 from interleave.stats import MixtureSPRT, paired_test, sign_test
@@ -818,14 +818,7 @@ class InterleavingResult:
         )
         return pl.DataFrame(
             rows,
-            schema={
-                "quantity": pl.String,
-                "estimate": pl.Float64,
-                "low": pl.Float64,
-                "high": pl.Float64,
-                "pvalue": pl.Float64,
-                "n": pl.Int64,
-            },
+            schema=SUMMARY_SCHEMA,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from interleave._checks import check_int
 from interleave.clicks import PBM
 from interleave.errors import InvalidArgument
 from interleave.keys import rng_for
-from interleave.logs.schema import check_columns
+from interleave.logs.schema import SUMMARY_SCHEMA, check_columns
 from interleave.methods.team_draft import TeamDraft
 from interleave.stats import sample_size_sign_test
 
@@ -228,14 +228,7 @@ class ProductionPrediction:
         add(f"clicks/session of {self.candidate} (PBM model)", self._weighted("model_candidate"))
         return pl.DataFrame(
             rows,
-            schema={
-                "quantity": pl.String,
-                "estimate": pl.Float64,
-                "low": pl.Float64,
-                "high": pl.Float64,
-                "pvalue": pl.Float64,
-                "n": pl.Int64,
-            },
+            schema=SUMMARY_SCHEMA,
         )
 
     def to_dict(self) -> dict[str, Any]:

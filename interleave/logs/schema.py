@@ -38,6 +38,7 @@ from interleave.errors import InvalidArgument
 __all__ = [
     "KINDS",
     "SCHEMAS",
+    "SUMMARY_SCHEMA",
     "Column",
     "check_columns",
     "describe_schema",
@@ -182,6 +183,16 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
     "ab": _AB,
     "production": _PRODUCTION,
     "rankings": _RANKINGS,
+}
+
+#: Columns of every result's ``summary()`` frame: one row per quantity, its interval and test.
+SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "quantity": pl.String,
+    "estimate": pl.Float64,
+    "low": pl.Float64,
+    "high": pl.Float64,
+    "pvalue": pl.Float64,
+    "n": pl.Int64,
 }
 
 #: The kinds of a *log* (what ``evaluate`` judges); ``clicks`` and ``rankings`` accompany one.
