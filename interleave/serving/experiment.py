@@ -578,11 +578,7 @@ class Experiment:
             self._apply_close(impression_id, outcome)
 
     def _apply_close(self, impression_id: str, outcome: float) -> None:
-        impression = self._open.pop(impression_id)
-        self._by_user[impression.user].discard(impression_id)
-        if not self._by_user[impression.user]:
-            del self._by_user[impression.user]
-        self._closed.add(impression_id)
+        impression = self._retire(impression_id)
         wins, losses = max(outcome, 0.0), max(-outcome, 0.0)
         ties = 1.0 - abs(outcome)
         self._win_loss = self._win_loss.update(wins=wins, losses=losses, ties=ties)
@@ -591,6 +587,15 @@ class Experiment:
         total[0] += outcome
         total[1] += 1
         self._record_history()
+
+    def _retire(self, impression_id: str) -> _Open:
+        # Open -> closed: the attribution bookkeeping of a close, apart from what it credits.
+        impression = self._open.pop(impression_id)
+        self._by_user[impression.user].discard(impression_id)
+        if not self._by_user[impression.user]:
+            del self._by_user[impression.user]
+        self._closed.add(impression_id)
+        return impression
 
     def _record_history(self) -> None:
         n = len(self._closed)
@@ -609,6 +614,16 @@ class Experiment:
             self._history_stride *= 2
 
     # Restart ------------------------------------------------------------------------------------
+
+    # The configuration a restart must match (the attribution window may change).
+    _CONFIG_FIELDS: tuple[str, ...] = ("method", "params", "seed", "candidate", "baseline", "test")
+
+    def _replay_impression(self, event: dict[str, Any]) -> None:
+        record = Interleaving.from_dict(event["record"])
+        self._apply_impression(event["impression"], record, event["user"], event["at"])
+
+    def _replay_close(self, event: dict[str, Any]) -> None:
+        self._apply_close(event["impression"], float(event["outcome"]))
 
     def _config_event(self) -> dict[str, Any]:
         return {
@@ -634,8 +649,7 @@ class Experiment:
             if kind == "config":
                 stored_config = event
             elif kind == "impression":
-                record = Interleaving.from_dict(event["record"])
-                self._apply_impression(event["impression"], record, event["user"], event["at"])
+                self._replay_impression(event)
             elif kind == "click" and event["impression"] in self._open:
                 impression = self._open[event["impression"]]
                 if "replace" in event:
@@ -645,13 +659,13 @@ class Experiment:
                     impression.clicks.add(event["position"])
                     self._n_clicks += 1
             elif kind == "close" and event["impression"] in self._open:
-                self._apply_close(event["impression"], float(event["outcome"]))
+                self._replay_close(event)
         if stored_config is None:
             self._store.append([config])
             return
         mismatched = [
             name
-            for name in ("method", "params", "seed", "candidate", "baseline", "test")
+            for name in self._CONFIG_FIELDS
             if json.dumps(stored_config.get(name), sort_keys=True)
             != json.dumps(config[name], sort_keys=True)
         ]
