@@ -298,6 +298,8 @@ def _check_params(name: str, params: Any) -> tuple[tuple[str, Any], ...]:
 
 
 _TEAM_SETS = {k: frozenset(range(-1, k)) for k in range(2, 33)}
+_new_record = object.__new__
+_set_field = object.__setattr__  # a frozen dataclass's own __init__ sets its fields this way
 
 
 def _valid_teams(teams: tuple, k: int) -> bool:
@@ -398,6 +400,34 @@ class Interleaving:
         seed = self.seed
         if seed is not None and type(seed) is not int:
             object.__setattr__(self, "seed", check_seed(seed))
+
+    @classmethod
+    def _from_checked_parts(
+        cls,
+        method: str,
+        items: tuple,
+        teams: tuple,
+        ranks: tuple,
+        ranking_lengths: tuple,
+        params: tuple,
+        key: str | int | None,
+        seed: int | None,
+    ) -> Interleaving:
+        """A record from parts a method has just made and checked (the per-request hot path).
+
+        Skips the construction checks, which re-verify what the method guarantees: tuples of the
+        right lengths, teams in range, a plain str/int key and int seed. Only methods call it.
+        """
+        record = _new_record(cls)
+        _set_field(record, "method", method)
+        _set_field(record, "items", items)
+        _set_field(record, "teams", teams)
+        _set_field(record, "ranks", ranks)
+        _set_field(record, "ranking_lengths", ranking_lengths)
+        _set_field(record, "params", params)
+        _set_field(record, "key", key)
+        _set_field(record, "seed", seed)
+        return record
 
     @staticmethod
     def _raise_ragged(n: int) -> None:

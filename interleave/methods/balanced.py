@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 
 from interleave._checks import check_one_of
+from interleave._fused import balanced_two
 from interleave.batch import InterleavingBatch, union_index
 from interleave.credit import Credit, CreditBatch, sign_preferences
-from interleave.keys import as_generator
+from interleave.keys import as_generator, key_digest
 from interleave.methods.base import Interleaver, Randomness
 from interleave.ranking import ABSENT, Interleaving, validate_rankings
 
@@ -123,6 +124,48 @@ class Balanced(Interleaver):
     def params(self) -> tuple[tuple[str, Any], ...]:
         """Configuration that decides credit."""
         return (("cutoff", self.cutoff), ("length", self.length))
+
+    def interleave(
+        self,
+        rankings: Sequence[Sequence],
+        *,
+        key: str | int | None = None,
+        seed: int | None = None,
+        rng: Any = None,
+    ) -> Interleaving:
+        """Merge ``rankings`` (best first) into one list; see :meth:`Interleaver.interleave`.
+
+        Two lists of str or int ids with a str or int key take a fused path
+        (:mod:`interleave._fused`, compiled where it was built) that gives exactly the general
+        path's record.
+        """
+        if (
+            rng is None
+            and (type(key) is str or type(key) is int)
+            and (type(seed) is int or seed is None)
+            and (type(rankings) is list or type(rankings) is tuple)
+            and len(rankings) == 2
+        ):
+            a, b = rankings
+            if type(a) is list and type(b) is list:
+                na, nb = len(a), len(b)
+                length = self.length
+                length = (na if na > nb else nb) if length is None else min(length, na + nb)
+                a_first = key_digest(seed, key)[0] & 1  # coin 0: the lowest bit of the digest
+                merged = balanced_two(a, b, length, a_first)
+                if merged is not None:
+                    items, teams, ranks_a, ranks_b = merged
+                    return Interleaving._from_checked_parts(
+                        "balanced",
+                        items,
+                        teams,
+                        (ranks_a, ranks_b),
+                        (na, nb),
+                        self.params(),
+                        key,
+                        seed,
+                    )
+        return super().interleave(rankings, key=key, seed=seed, rng=rng)
 
     def _merge(
         self,

@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from interleave._fused import team_draft_two
 from interleave.batch import InterleavingBatch, union_index
 from interleave.credit import Credit, CreditBatch
 from interleave.errors import InvalidArgument
-from interleave.keys import as_generator
+from interleave.keys import as_generator, key_digest
 from interleave.methods.base import Interleaver, Randomness, click_positions
 from interleave.ranking import Interleaving, validate_rankings
 
@@ -24,6 +25,8 @@ __all__ = ["TeamDraft"]
 
 # Two-ranker batches of up to this many positions tabulate all 2**length coin sequences.
 _MAX_TABULATED_LENGTH = 16
+# A key's digest holds 256 coins; longer lists draw more (the general path).
+_MAX_DIGEST_COINS = 256
 
 
 def common_prefix_length(lists: Sequence[Sequence], length: int) -> int:
@@ -116,6 +119,49 @@ class TeamDraft(Interleaver):
     def params(self) -> tuple[tuple[str, Any], ...]:
         """Configuration that decides credit."""
         return (("common_prefix", self.common_prefix), ("length", self.length))
+
+    def interleave(
+        self,
+        rankings: Sequence[Sequence],
+        *,
+        key: str | int | None = None,
+        seed: int | None = None,
+        rng: Any = None,
+    ) -> Interleaving:
+        """Merge ``rankings`` (best first) into one list; see :meth:`Interleaver.interleave`.
+
+        Two lists of str or int ids with a str or int key take a fused path
+        (:mod:`interleave._fused`, compiled where it was built) that gives exactly the general
+        path's record.
+        """
+        if (
+            rng is None
+            and (type(key) is str or type(key) is int)
+            and (type(seed) is int or seed is None)
+            and (type(rankings) is list or type(rankings) is tuple)
+            and len(rankings) == 2
+        ):
+            a, b = rankings
+            if type(a) is list and type(b) is list:
+                na, nb = len(a), len(b)
+                length = self.length
+                length = (na if na > nb else nb) if length is None else min(length, na + nb)
+                if length <= _MAX_DIGEST_COINS:
+                    coins = int.from_bytes(key_digest(seed, key), "little")
+                    merged = team_draft_two(a, b, length, self.common_prefix, coins)
+                    if merged is not None:
+                        items, teams, ranks_a, ranks_b = merged
+                        return Interleaving._from_checked_parts(
+                            "team_draft",
+                            items,
+                            teams,
+                            (ranks_a, ranks_b),
+                            (na, nb),
+                            self.params(),
+                            key,
+                            seed,
+                        )
+        return super().interleave(rankings, key=key, seed=seed, rng=rng)
 
     def _merge(
         self,
