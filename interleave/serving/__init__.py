@@ -9,6 +9,7 @@
 
 from interleave.serving.experiment import ClickReceipt, Experiment, ExperimentResult, Served
 from interleave.serving.export import exposures_frame
+from interleave.serving.rollout import RolloutExperiment, RolloutResult, RolloutServed
 from interleave.serving.stores import (
     EventStore,
     MemoryStore,
@@ -24,6 +25,9 @@ __all__ = [
     "ExperimentResult",
     "MemoryStore",
     "NDJSONStore",
+    "RolloutExperiment",
+    "RolloutResult",
+    "RolloutServed",
     "SQLiteStore",
     "Served",
     "exposures_frame",

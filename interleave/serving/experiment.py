@@ -527,7 +527,9 @@ class Experiment:
     def _click_problem(self, impression_id: Any, position: Any) -> str | None:
         impression = self._open.get(impression_id) if isinstance(impression_id, str) else None
         if impression is None:
-            return "closed_impression" if impression_id in self._closed else "unknown_impression"
+            # Only a str can be a closed id; an unhashable one (a list) must not raise here.
+            closed = isinstance(impression_id, str) and impression_id in self._closed
+            return "closed_impression" if closed else "unknown_impression"
         if (
             isinstance(position, bool)
             or not isinstance(position, int)
