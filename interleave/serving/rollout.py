@@ -27,9 +27,9 @@ the merge cannot be made: production's list is shown and the impression is credi
 
 **Shadow in live serving.** Nobody saw the candidate's list, so there are no counterfactual
 clicks (only a simulation can draw them). Each shadowed request enters the strategy as a tie
-(its counterfactual clicks set to its real ones), so the click comparison never decides; the
-verdict rests on the candidate's error rate and on how far its lists diverge from production's,
-and :attr:`RolloutResult.notes` says so.
+(its counterfactual clicks set to its real ones), so the click comparison never decides: the
+only decision shadow can reach live is on the candidate's error rate, with the divergence of its
+lists from production's in the evidence, and :attr:`RolloutResult.notes` says so.
 
 Examples
 --------
@@ -82,8 +82,9 @@ ARM_LABELS = ("production", "candidate", "interleaved", "shadow")
 
 SHADOW_NOTE = (
     "shadow in live serving: no user saw the candidate's list, so there are no counterfactual "
-    "clicks; every shadowed request entered the strategy as a tie and its click comparison "
-    "cannot decide; the verdict rests on the candidate's error rate and the lists' divergence"
+    "clicks; every shadowed request entered the strategy as a tie, so its click comparison "
+    "cannot decide: the only decision it can reach is on the candidate's error rate, and the "
+    "lists' divergence is in its evidence"
 )
 _NO_CONTEXT = -1  # Requests.query: live requests carry no simulated context
 

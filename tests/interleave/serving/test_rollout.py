@@ -353,27 +353,61 @@ def test_a_failing_candidate_shows_production_and_counts_as_an_error():
     assert (shown.arm, shown.shown, shown.items) == ("candidate", "production", (1, 2, 3))
 
 
+def test_canary_reads_candidate_failures_on_its_arm_only():
+    exp = make(Canary(seed=3, stages=(0.5, 1.0)))
+    arms = []
+    for i in range(40):
+        shown = exp.serve(i, ([1, 2, 3], None), user=f"user-{i}", at=float(i))
+        exp.close(shown.impression_id, at=float(i))
+        arms.append(shown.arm)
+    errors = exp.state.stage_errors
+    assert (errors.n_successes_a, errors.n_trials_a) == (0, arms.count("production"))
+    assert errors.n_successes_b == errors.n_trials_b == arms.count("candidate") > 0
+    assert exp.result().n_candidate_failures == 40
+
+
+def test_a_repeat_after_crediting_is_not_a_second_impression():
+    exp = make(interleaved())
+    lists = ([1, 2, 3], [3, 2, 1])
+    first = exp.serve("r1", lists, user="u", at=0.0)
+    exp.close(first.impression_id, at=1.0)
+    again = exp.serve("r1", lists, user="u", at=2.0)
+    assert again.repeated
+    assert (again.impression_id, again.items) == (first.impression_id, first.items)
+    result = exp.result(at=3.0)
+    assert (result.n_impressions, result.n_credited, result.verdict.n_requests) == (1, 1, 1)
+
+
 # -- restart --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("name", "suffix"),
-    [("ab", "db"), ("canary", "db"), ("canary", "ndjson"), ("shadow", "db"), ("interleaved", "db")],
+    ("name", "suffix", "look_every"),
+    [
+        ("ab", "db", 1),
+        ("ab", "db", 4),
+        ("canary", "db", 1),
+        ("canary", "ndjson", 1),
+        ("shadow", "db", 1),
+        ("interleaved", "db", 3),
+    ],
 )
-def test_a_restart_resumes_to_the_state_of_the_uninterrupted_run(tmp_path, name, suffix):
-    n = 900 if name == "canary" else 300
+def test_a_restart_resumes_to_the_state_of_the_uninterrupted_run(
+    tmp_path, name, suffix, look_every
+):
+    n = 900 if name == "canary" else 301
     data = stream(n=n, n_users=300 if name == "canary" else 60)
     end = float(data.requests.timestamp[-1]) + 2 * WINDOW
-    whole = make(STRATEGIES[name]())
+    whole = make(STRATEGIES[name](), look_every=look_every)
     drive(whole, data, range(n))
     want = whole.result(at=end)
 
     path = tmp_path / f"events.{suffix}"
-    first = make(STRATEGIES[name](), store=path)
+    first = make(STRATEGIES[name](), store=path, look_every=look_every)
     drive(first, data, range(n // 2))
     before = first.result(at=float(data.requests.timestamp[n // 2 - 1]) + 1.0)
     first.close_store()
-    second = make(STRATEGIES[name](), store=path)
+    second = make(STRATEGIES[name](), store=path, look_every=look_every)
     resumed = second.result(at=float(data.requests.timestamp[n // 2 - 1]) + 1.0)
     assert before.n_open > 0  # open impressions survive the restart, with their clicks
     assert resumed.to_dict() == before.to_dict()
