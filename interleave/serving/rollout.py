@@ -407,8 +407,8 @@ class RolloutExperiment(Experiment):
         self._served = [0] * len(ARM_LABELS)
         self._n_failures = 0
         method = getattr(strategy, "method", None)
-        # Experiment's own interleaving test stays unused here: the strategy decides. Its method
-        # merges and credits the interleaved arm when the strategy has one.
+        # Experiment's own sequential test stays unused: the strategy routes, merges (with its
+        # method, which ``self.method`` names when it has one) and decides.
         super().__init__(
             experiment_id,
             method if isinstance(method, Interleaver) else None,
