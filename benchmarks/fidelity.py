@@ -24,6 +24,13 @@ The protocol of Schuth et al., CIKM 2014 (REFERENCES §3), on the LETOR 4.0 MQ20
   truth is an exact tie too). ``e_bin_coin`` counts such undecided pairs as 1/2 instead (the
   expected error of a coin flip); the two agree once every pair is decided.
 
+Two ranker sets: the feature ids as given (LETOR ids 4, 9, 24, 39, 40), and the same numbers read
+as 0-based column indices, LETOR ids 5, 10, 25, 40, 41 (Lerot's reader stores LETOR id ``k`` in
+column ``k - 1``; which reading its configs mean is not settled here, so both are shown). Rows of
+the second set start ``features 5,10,25,40,41:``. The row ``truth: E_bin of the training-query
+NDCG`` scores the NDCG preferences of the *training* queries against the test truth: the error a
+flawless estimate of what the simulated users see would still make.
+
 Rows: per method and click model, ``E_bin`` after 500 impressions (mean and standard error over
 the repetitions, 25 in the full run) beside the published MQ2008 figures (Team-Draft .134 / .198 /
 .307, Team-Draft multileave .050 / .082 / .177 after 500; Oosterhuis & de Rijke 2017: Team-Draft
@@ -76,7 +83,7 @@ GRADES = 3  # MQ2008 labels 0, 1, 2
 CLICK_MODELS = ("perfect", "navigational", "informational", "random")
 HEADLINE_IMPRESSIONS = 500
 CHECKPOINTS = (10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000)
-QUICK_CHECKPOINTS = (10, 20, 50, 100, 200, 500, 1_000)
+QUICK_CHECKPOINTS = (10, 20, 50, 100, 200, 500)
 
 # Published MQ2008 E_bin, REFERENCES §3: Schuth et al. CIKM 2014 (500 queries, 25 repetitions;
 # two-ranker methods rotate over the 10 pairs) and Oosterhuis & de Rijke CIKM 2017 (10,000
@@ -496,31 +503,36 @@ def error_curves(
 # -- the suite ----------------------------------------------------------------------------------
 
 
-def _figure(curves: dict[str, np.ndarray], checkpoints: Sequence[int], data: str) -> Any:
+def _figure(panels: dict[str, dict[str, np.ndarray]], checkpoints: Sequence[int], data: str) -> Any:
+    """One row of panels (one per click model) per ranker set: E_bin against impressions."""
     from matplotlib.figure import Figure  # no pyplot: no global registry, no GUI backend
 
-    fig = Figure(figsize=(16, 4.6))
-    axes = fig.subplots(1, len(CLICK_MODELS), sharey=True)
+    fig = Figure(figsize=(17, 1.0 + 4.2 * len(panels)))
+    grid = fig.subplots(len(panels), len(CLICK_MODELS), sharey=True, squeeze=False)
+    labels = [spec.label for spec in methods()]
     styles = {spec.label: ("--" if spec.multileave else "-") for spec in methods()}
-    for c, (ax, model) in enumerate(zip(axes, CLICK_MODELS, strict=True)):
-        for k, (label, errors) in enumerate(curves.items()):
-            mean = errors[c].mean(axis=0)
-            se = errors[c].std(axis=0, ddof=1) / math.sqrt(errors.shape[1])
-            ax.plot(checkpoints, mean, styles.get(label, "-"), color=f"C{k}", label=label)
-            ax.fill_between(checkpoints, mean - se, mean + se, color=f"C{k}", alpha=0.12)
-        for family, marker in (("team_draft", "o"), ("team_draft_multileave", "s")):
-            for n, values in PUBLISHED[family].items():
-                if model in values:
-                    ax.plot([n], [values[model]], marker, color="k", mfc="none", ms=7)
-        ax.set_xscale("log")
+    for axes, (title, curves) in zip(grid, panels.items(), strict=True):
+        for c, (ax, model) in enumerate(zip(axes, CLICK_MODELS, strict=True)):
+            for label, errors in curves.items():
+                k = labels.index(label)
+                mean = errors[c].mean(axis=0)
+                se = errors[c].std(axis=0, ddof=1) / math.sqrt(errors.shape[1])
+                ax.plot(checkpoints, mean, styles[label], color=f"C{k}", label=label)
+                ax.fill_between(checkpoints, mean - se, mean + se, color=f"C{k}", alpha=0.12)
+            for family, marker in (("team_draft", "o"), ("team_draft_multileave", "s")):
+                for n, values in PUBLISHED[family].items():
+                    if model in values and n <= checkpoints[-1]:
+                        ax.plot([n], [values[model]], marker, color="k", mfc="none", ms=7)
+            ax.set_xscale("log")
+            ax.set_title(f"{title}: {model} clicks", fontsize=9)
+            ax.grid(alpha=0.3, which="both")
+        axes[0].set_ylabel("E_bin (mean over repetitions, ±1 SE)")
+        axes[0].set_ylim(0, 1)
+    for ax in grid[-1]:
         ax.set_xlabel("impressions")
-        ax.set_title(f"{model} clicks")
-        ax.grid(alpha=0.3, which="both")
-    axes[0].set_ylabel("E_bin (mean over repetitions, ±1 SE)")
-    axes[0].set_ylim(0, 1)
-    axes[0].plot([], [], "o", color="k", mfc="none", label="published Team-Draft")
-    axes[0].plot([], [], "s", color="k", mfc="none", label="published TD multileave")
-    axes[-1].legend(fontsize=7, loc="upper right")
+    grid[0][-1].plot([], [], "o", color="k", mfc="none", label="published Team-Draft")
+    grid[0][-1].plot([], [], "s", color="k", mfc="none", label="published TD multileave")
+    grid[0][-1].legend(fontsize=7, loc="upper right")
     fig.suptitle(f"Fidelity (Schuth et al. 2014 protocol): {data}", fontsize=10)
     fig.tight_layout()
     return fig
@@ -550,7 +562,7 @@ def _rows_for(
                 "e_bin_coin": float(coin[c, :, k].mean()),
             }
             published = PUBLISHED.get(spec.family, {}).get(n, {}).get(model)
-            if published is not None and not prefix:
+            if published is not None:
                 row["published_e_bin"] = published
                 row["published_source"] = PUBLISHED_SOURCE[n]
             rows.append({**row, **base})
@@ -558,10 +570,10 @@ def _rows_for(
 
 
 # A second reading of Lerot's feature numbers: as 0-based column indices (Lerot's reader stores
-# LETOR id k in column k - 1), i.e. LETOR ids 5, 10, 25, 40, 41. Run for the Team-Draft family
-# only, to show how much the published comparison depends on which five rankers are compared.
+# LETOR id k in column k - 1), i.e. LETOR ids 5, 10, 25, 40, 41. It shows how much the published
+# comparison depends on which five rankers are compared.
 ALTERNATIVE_FEATURES = tuple(f + 1 for f in RANKER_FEATURES)
-ALTERNATIVE_METHODS = ("TeamDraft (common prefix)", "TeamDraft (original)", "TeamDraft multileave")
+QUICK_ALTERNATIVE = ("TeamDraft (common prefix)", "TeamDraft (original)", "TeamDraft multileave")
 
 
 def run(
@@ -576,9 +588,10 @@ def run(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """E_bin of every method under every click model: headline rows, curve rows and a plot.
 
-    Full: 25 repetitions of 10,000 impressions. Quick: 5 repetitions of 1,000. ``n_repetitions``,
-    ``checkpoints`` and ``method_labels`` shrink it further (smoke tests);
-    ``alternative_features`` adds the Team-Draft rows on LETOR ids 5, 10, 25, 40, 41;
+    Full: 25 repetitions of 10,000 impressions, every method on both ranker sets (the features
+    as given, and :data:`ALTERNATIVE_FEATURES`). Quick: 5 repetitions of 500, the second ranker
+    set for the Team-Draft family only. ``n_repetitions``, ``checkpoints`` and ``method_labels``
+    shrink it further (smoke tests); ``alternative_features=False`` drops the second set;
     ``workers`` processes share the work (1 runs in this process).
     """
     n_reps = n_repetitions or (5 if quick else 25)
@@ -590,7 +603,7 @@ def run(
     for features in feature_sets:
         plan = make_plan(train, n_reps, points, seed, features)
         for spec in specs:
-            if features == RANKER_FEATURES or spec.label in ALTERNATIVE_METHODS:
+            if features == RANKER_FEATURES or not quick or spec.label in QUICK_ALTERNATIVE:
                 tasks.append((spec, plan))
     rank = {label: i for i, label in enumerate(COST_ORDER)}
     tasks.sort(key=lambda task: rank.get(task[0].label, len(rank)))
@@ -611,7 +624,7 @@ def run(
 
     rows: list[dict[str, Any]] = []
     curve_rows: list[dict[str, Any]] = []
-    curves: dict[str, np.ndarray] = {}
+    panels: dict[str, dict[str, np.ndarray]] = {}
     headline = HEADLINE_IMPRESSIONS if HEADLINE_IMPRESSIONS in points else points[-1]
     for features in feature_sets:
         ids = ",".join(map(str, features))
@@ -645,8 +658,7 @@ def run(
             if (spec.label, features) not in results:
                 continue
             strict, coin = error_curves(*results[spec.label, features], truth)
-            if not prefix:
-                curves[spec.label] = strict
+            panels.setdefault(f"features {ids}", {})[spec.label] = strict
             for row in _rows_for(spec, strict, coin, points, headline, prefix, base):
                 (rows if row["impressions"] == headline else curve_rows).append(row)
-    return rows + curve_rows, {"fidelity.png": _figure(curves, points, data)}
+    return rows + curve_rows, {"fidelity.png": _figure(panels, points, data)}
