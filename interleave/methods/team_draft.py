@@ -46,6 +46,25 @@ def common_prefix_length(lists: Sequence[Sequence], length: int) -> int:
     return c
 
 
+_JUST_INT = frozenset({int})
+# The preference matrix of two rankers for each sign of (A's clicks - B's clicks).
+_TWO_RANKER_SIGNS = {
+    1: ((0.0, 1.0), (-1.0, 0.0)),
+    0: ((0.0, 0.0), (-0.0, 0.0)),
+    -1: ((0.0, -1.0), (1.0, 0.0)),
+}
+
+
+def _new_credit(method: str, scores: tuple, preferences: tuple, clicks: tuple) -> Credit:
+    # A credit from parts just computed and checked (the per-click hot path).
+    credit = object.__new__(Credit)
+    object.__setattr__(credit, "method", method)
+    object.__setattr__(credit, "scores", scores)
+    object.__setattr__(credit, "preferences", preferences)
+    object.__setattr__(credit, "clicks", clicks)
+    return credit
+
+
 @functools.lru_cache(maxsize=4096)
 def _sign_matrix(counts: tuple[int, ...]) -> tuple[tuple[float, ...], ...]:
     """``sign(counts[i] - counts[j])`` as floats; cached: few click-count patterns recur."""
@@ -274,10 +293,37 @@ class TeamDraft(Interleaver):
         if (
             type(interleaving) is not Interleaving
             or interleaving.method != "team_draft"
-            or interleaving.params != self.params()
+            or interleaving.params
+            != (("common_prefix", self.common_prefix), ("length", self.length))
         ):
             self._check_record(interleaving)
-        return self._credit(interleaving, click_positions(clicks, len(interleaving.items)))
+        teams = interleaving.teams
+        if type(clicks) is list and len(interleaving.ranks) == 2:
+            # The per-click hot path of a live API: a short list of int positions, counted in
+            # the pass that checks them (teams are in [-1, 2): the record checked them).
+            positions = sorted(clicks) if set(map(type, clicks)) <= _JUST_INT else None
+            if positions is not None and (
+                not positions or (positions[0] >= 0 and positions[-1] < len(teams))
+            ):
+                a = b = 0
+                previous = -1
+                for p in positions:
+                    if p == previous:  # a repeated position: the general path names it
+                        break
+                    previous = p
+                    team = teams[p]
+                    if team == 0:
+                        a += 1
+                    elif team == 1:
+                        b += 1
+                else:
+                    return _new_credit(
+                        "team_draft",
+                        (float(a), float(b)),
+                        _TWO_RANKER_SIGNS[(a > b) - (a < b)],
+                        tuple(positions),
+                    )
+        return self._credit(interleaving, click_positions(clicks, len(teams)))
 
     def _credit(self, interleaving: Any, clicks: tuple[int, ...]) -> Credit:
         k = len(interleaving.ranks)

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from interleave import Balanced, TeamDraft
 from interleave._fused import _python_balanced_two, _python_team_draft_two
+from interleave.credit import Credit
+from interleave.errors import InvalidArgument
 
 ids = st.one_of(
     st.lists(st.integers(0, 40), min_size=1, max_size=14, unique=True),
@@ -69,3 +71,34 @@ def test_fused_path_equals_general_path(method, pair, key, seed):
 def test_the_reference_declines_what_the_general_path_must_handle(a, b):
     assert _python_team_draft_two(a, b, 2, True, 1) is None
     assert _python_balanced_two(a, b, 2, True) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.builds(TeamDraft, st.one_of(st.none(), st.integers(1, 20)), common_prefix=st.booleans()),
+    ranking_pairs(),
+    st.lists(st.integers(-2, 25), max_size=8),
+)
+def test_team_draft_credit_fast_path_equals_general_path(method, pair, clicks):
+    record = method.interleave([list(pair[0]), list(pair[1])], key="request", seed=3)
+    general, fast = _outcome(method, record, tuple(clicks)), _outcome(method, record, clicks)
+    assert fast == general  # the same credit, or the same error message
+    if isinstance(fast, Credit):
+        assert [str(x) for row in fast.preferences for x in row] == [
+            str(x) for row in general.preferences for x in row
+        ]
+
+
+def _outcome(method, record, clicks):
+    try:
+        return method.credit(record, clicks)  # a tuple takes the general path
+    except InvalidArgument as error:
+        return str(error)
+
+
+@pytest.mark.parametrize("clicks", [[True], [0, 0], [0.0], [1, "2"], [None]])
+def test_team_draft_credit_fast_path_leaves_odd_clicks_to_the_general_path(clicks):
+    method = TeamDraft(length=4)
+    record = method.interleave([[1, 2, 3], [3, 4, 5]], key="request", seed=3)
+    with pytest.raises(InvalidArgument, match="clicks"):
+        method.credit(record, clicks)
