@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks._progress import Progress
 from interleave import (
     Balanced,
     DebiasedBalanced,
@@ -264,11 +265,14 @@ def run(
     checkpoints = [n for n in (1_000, 10_000, 100_000, 1_000_000) if n < total] + [total]
     curves: dict[str, dict[str, np.ndarray]] = {}
     rng = np.random.default_rng(seed)
-    for pair_name, pair in (("[A,B,C] vs [B,C,A]", RANKINGS), ("10-item pair", LONG_RANKINGS)):
+    pairs = (("[A,B,C] vs [B,C,A]", RANKINGS), ("10-item pair", LONG_RANKINGS))
+    bar = Progress("bias: random-click runs", len(pairs) * len(methods()))
+    for pair_name, pair in pairs:
         curves[pair_name] = {}
         for label, method in methods().items():
             outcomes, at = random_click_run(method, pair, total, checkpoints, rng)
             curves[pair_name][label] = outcomes
+            bar.advance()
             for n, mean, se, difference in at:
                 rows.append(
                     {
@@ -280,4 +284,5 @@ def run(
                         "mean_score_difference": difference,
                     }
                 )
+    bar.close()
     return rows, {"bias.png": _figure(exact_rows, curves)}

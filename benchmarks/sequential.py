@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
+from benchmarks._progress import Progress
 from interleave.stats import (
     SPRT,
     BetaBinomialMixture,
@@ -108,9 +109,12 @@ def _used_and_rejected(test: Any, stream: WinLoss, looks: np.ndarray | None, bud
 
 
 def effect_rows(
-    design: float, win_rate: float, n_experiments: int, seed: int
+    design: float, win_rate: float, n_experiments: int, seed: int, *, bar: Progress | None = None
 ) -> tuple[list[dict], dict]:
-    """Rows for one scenario (fixed horizon planned for ``design``), and the per-test shares."""
+    """Rows for one scenario (fixed horizon planned for ``design``), and the per-test shares.
+
+    ``bar`` advances once per chunk of ``CHUNK`` experiments.
+    """
     n_fixed = sample_size_sign_test(design, alpha=ALPHA, power=POWER).n_comparisons
     budget = BUDGET_FACTOR * n_fixed
     group_looks = np.array([round(n_fixed * k / 4) - 1 for k in (1, 2, 3, 4)])
@@ -127,6 +131,8 @@ def effect_rows(
             )
             used[label].append(u)
             rejected[label].append(r)
+        if bar is not None:
+            bar.advance()
     fixed_power = float(np.concatenate(fixed_rejected).mean())
     name = f"win rate {win_rate}" + ("" if design == win_rate else f" (designed for {design})")
     rows = [
@@ -156,7 +162,7 @@ def effect_rows(
     return rows, shares
 
 
-def aa_rows(n_experiments: int, seed: int) -> list[dict]:
+def aa_rows(n_experiments: int, seed: int, *, bar: Progress | None = None) -> list[dict]:
     """False-positive rate of every test under A/A with a look after every comparison."""
     # Designed as for win rate 0.55 (the group-sequential looks end at its n_fixed); every other
     # test keeps looking for AA_STEPS comparisons.
@@ -169,6 +175,8 @@ def aa_rows(n_experiments: int, seed: int) -> list[dict]:
         for label, test, grouped in tests:
             _, r = _used_and_rejected(test, stream, looks if grouped else None, AA_STEPS)
             rejected[label].append(r)
+        if bar is not None:
+            bar.advance()
     se = math.sqrt(ALPHA * (1 - ALPHA) / n_experiments)
     rows = []
     for label, test, _ in tests:
@@ -221,10 +229,12 @@ def run(
     n_experiments = n_experiments or (300 if quick else 2000)
     rows: list[dict[str, Any]] = []
     shares = {}
-    for design, win_rate in SCENARIOS:
-        effect, per_test = effect_rows(design, win_rate, n_experiments, seed)
-        shares[win_rate if design == win_rate else f"{win_rate} (design {design})"] = per_test
-        rows.extend(effect)
-    aa = aa_rows(n_experiments, seed)
+    chunks = math.ceil(n_experiments / CHUNK)
+    with Progress("sequential: chunks of experiments", chunks * (len(SCENARIOS) + 1)) as bar:
+        for design, win_rate in SCENARIOS:
+            effect, per_test = effect_rows(design, win_rate, n_experiments, seed, bar=bar)
+            shares[win_rate if design == win_rate else f"{win_rate} (design {design})"] = per_test
+            rows.extend(effect)
+        aa = aa_rows(n_experiments, seed, bar=bar)
     rows.extend(aa)
     return rows, {"sequential.png": _figure(shares, aa)}
