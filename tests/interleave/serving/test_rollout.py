@@ -221,7 +221,8 @@ def test_the_verdict_is_the_strategys_on_the_same_outcomes_fed_directly(name, lo
     served = []
     for i in range(data.n):
         drive(exp, data, [i], served)
-        exp.close(served[-1][3].impression_id, at=served[-1][0])  # credited in serving order
+        at = data.request(i)[2] + 1.0  # right after its clicks: credited in serving order
+        exp.close(served[-1][3].impression_id, at=at)
     strategy = exp.strategy
     state = strategy.start()
     looks = expected_looks(strategy, data, served, look_every)
