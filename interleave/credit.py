@@ -40,6 +40,10 @@ if TYPE_CHECKING:  # stats loads scipy: imported when first needed, not with int
 __all__ = ["Credit", "CreditBatch", "GroupPreference", "per_group_preference", "tally"]
 
 
+_new_credit = object.__new__
+_set_field = object.__setattr__  # a frozen dataclass's own __init__ sets its fields this way
+
+
 def _condorcet_winner(preferences: Sequence[Sequence[float]]) -> int | None:
     k = len(preferences)
     for i in range(k):
@@ -75,6 +79,18 @@ class Credit:
     scores: tuple[float, ...]
     preferences: tuple[tuple[float, ...], ...]
     clicks: tuple[int, ...] = ()
+
+    @classmethod
+    def _from_checked_parts(
+        cls, method: str, scores: tuple, preferences: tuple, clicks: tuple
+    ) -> Credit:
+        """A credit from parts a method has just computed from checked clicks (the hot path)."""
+        credit = _new_credit(cls)
+        _set_field(credit, "method", method)
+        _set_field(credit, "scores", scores)
+        _set_field(credit, "preferences", preferences)
+        _set_field(credit, "clicks", clicks)
+        return credit
 
     @property
     def n_rankers(self) -> int:

@@ -22,7 +22,7 @@ from interleave.batch import InterleavingBatch, union_index
 from interleave.credit import Credit, CreditBatch
 from interleave.errors import InvalidArgument
 from interleave.keys import as_generator
-from interleave.methods.base import Interleaver, Randomness
+from interleave.methods.base import Interleaver, Randomness, click_positions
 from interleave.methods.optimized_graph import build_prefix_graph, measure_prefix_graph
 from interleave.methods.optimized_lp import solve_flow, solve_lists
 from interleave.methods.optimized_sampler import OptimizedSolution
@@ -63,6 +63,9 @@ class OptimizedInfeasible(InvalidArgument):
 
 class TooManyCandidates(InvalidArgument):
     """The rankings have more candidate lists (or a larger prefix graph) than a bound allows."""
+
+
+_JUST_INT = frozenset({int})
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
@@ -354,16 +357,31 @@ class Optimized(Interleaver):
                 tuple(map(first.get, items, repeat(ABSENT))),
                 tuple(map(second.get, items, repeat(ABSENT))),
             )
-        return Interleaving(
-            self.name,
-            items,
-            teams,
-            ranks,
-            (len(lists[0]), len(lists[1])),
-            self.params(),
-            key,
-            seed,
-        )
+        lengths = (len(lists[0]), len(lists[1]))
+        if (type(key) is str or type(key) is int or key is None) and (
+            type(seed) is int or seed is None
+        ):  # the parts are the sampler's own: skip re-checking them
+            return Interleaving._from_checked_parts(
+                self.name, items, teams, ranks, lengths, self.params(), key, seed
+            )
+        return Interleaving(self.name, items, teams, ranks, lengths, self.params(), key, seed)
+
+    def credit(self, interleaving: Interleaving, clicks: Any) -> Credit:
+        """Credit the clicked items by their ranks; see :meth:`Interleaver.credit`."""
+        # The record check of the base class with its common case first (a hot path).
+        if (
+            type(interleaving) is not Interleaving
+            or interleaving.method != "optimized"
+            or interleaving.params != self.params()
+        ):
+            self._check_record(interleaving)
+        n_shown = len(interleaving.items)
+        if type(clicks) is list and set(map(type, clicks)) <= _JUST_INT:
+            positions = sorted(clicks)
+            in_range = not positions or (positions[0] >= 0 and positions[-1] < n_shown)
+            if in_range and len(set(positions)) == len(positions):
+                return self._credit(interleaving, tuple(positions))
+        return self._credit(interleaving, click_positions(clicks, n_shown))
 
     def _merge(
         self,
@@ -392,7 +410,9 @@ class Optimized(Interleaver):
                 sign = float(difference > 0) - float(difference < 0)
             else:  # a near tie: decide it in rationals
                 sign = _inverse_sign(*self._credit_ranks(row_a, row_b, absent, clicks), difference)
-            return Credit(self.name, (score_a, score_b), ((0.0, sign), (-sign, 0.0)), clicks)
+            return Credit._from_checked_parts(
+                self.name, (score_a, score_b), ((0.0, sign), (-sign, 0.0)), clicks
+            )
         ranks_a, ranks_b = self._credit_ranks(row_a, row_b, absent, clicks)
         scores = _scores(self.credit_function, ranks_a, ranks_b)
         difference = sum(ranks_b) - sum(ranks_a)  # integers: exact

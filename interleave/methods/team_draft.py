@@ -55,16 +55,6 @@ _TWO_RANKER_SIGNS = {
 }
 
 
-def _new_credit(method: str, scores: tuple, preferences: tuple, clicks: tuple) -> Credit:
-    # A credit from parts just computed and checked (the per-click hot path).
-    credit = object.__new__(Credit)
-    object.__setattr__(credit, "method", method)
-    object.__setattr__(credit, "scores", scores)
-    object.__setattr__(credit, "preferences", preferences)
-    object.__setattr__(credit, "clicks", clicks)
-    return credit
-
-
 @functools.lru_cache(maxsize=4096)
 def _sign_matrix(counts: tuple[int, ...]) -> tuple[tuple[float, ...], ...]:
     """``sign(counts[i] - counts[j])`` as floats; cached: few click-count patterns recur."""
@@ -317,7 +307,7 @@ class TeamDraft(Interleaver):
                     elif team == 1:
                         b += 1
                 else:
-                    return _new_credit(
+                    return Credit._from_checked_parts(
                         "team_draft",
                         (float(a), float(b)),
                         _TWO_RANKER_SIGNS[(a > b) - (a < b)],

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from interleave import Balanced, TeamDraft
+from interleave import Balanced, Optimized, TeamDraft
 from interleave._fused import _python_balanced_two, _python_team_draft_two
 from interleave.credit import Credit
 from interleave.errors import InvalidArgument
@@ -73,13 +73,20 @@ def test_the_reference_declines_what_the_general_path_must_handle(a, b):
     assert _python_balanced_two(a, b, 2, True) is None
 
 
-@settings(max_examples=300, deadline=None)
-@given(
+credit_methods = st.one_of(
     st.builds(TeamDraft, st.one_of(st.none(), st.integers(1, 20)), common_prefix=st.booleans()),
-    ranking_pairs(),
-    st.lists(st.integers(-2, 25), max_size=8),
+    st.builds(
+        Optimized,  # relax: rankings of unequal lengths have no unbiased distribution
+        st.integers(1, 4),
+        credit=st.sampled_from(["inverse", "negative", "linear"]),
+        relax=st.just(True),
+    ),
 )
-def test_team_draft_credit_fast_path_equals_general_path(method, pair, clicks):
+
+
+@settings(max_examples=300, deadline=None)
+@given(credit_methods, ranking_pairs(), st.lists(st.integers(-2, 25), max_size=8))
+def test_credit_fast_path_equals_general_path(method, pair, clicks):
     record = method.interleave([list(pair[0]), list(pair[1])], key="request", seed=3)
     general, fast = _outcome(method, record, tuple(clicks)), _outcome(method, record, clicks)
     assert fast == general  # the same credit, or the same error message
