@@ -9,7 +9,12 @@
 
 from interleave.serving.experiment import ClickReceipt, Experiment, ExperimentResult, Served
 from interleave.serving.export import exposures_frame
-from interleave.serving.rollout import RolloutExperiment, RolloutResult, RolloutServed
+from interleave.serving.rollout import (
+    RolloutExperiment,
+    RolloutResult,
+    RolloutServed,
+    rollout_log,
+)
 from interleave.serving.stores import (
     EventStore,
     MemoryStore,
@@ -32,4 +37,5 @@ __all__ = [
     "Served",
     "exposures_frame",
     "open_store",
+    "rollout_log",
 ]

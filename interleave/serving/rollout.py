@@ -17,6 +17,9 @@ resume after a restart, thread safety: it reuses that machinery) with a strategy
 - Users become int indices (what the strategies' per-user statistics are indexed by) in order of
   first appearance; each impression event stores its user's index, so a replay gives the same.
 
+Reading the store back, :func:`rollout_log` gives one row per shown position in the ``ab`` log
+layout (whose list was shown, the click, the user, the time), ready for ``interleave evaluate``.
+
 The strategy is passed in: ``interleave.serving`` never imports :mod:`strategies` (the dependency
 points from strategies to interleave, as with :mod:`interleave.simulate`).
 
@@ -59,13 +62,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from interleave._checks import check_int, short_repr
 from interleave.errors import InvalidArgument
 from interleave.methods.base import Interleaver
 from interleave.ranking import Interleaving, validate_rankings
 from interleave.serving.experiment import Experiment, _impression_id
-from interleave.serving.stores import EVENT_SCHEMA_VERSION
+from interleave.serving.stores import EVENT_SCHEMA_VERSION, EventStore, open_store
 from interleave.simulate import (
     ARM_CANDIDATE,
     ARM_INTERLEAVED,
@@ -75,7 +79,7 @@ from interleave.simulate import (
     Requests,
 )
 
-__all__ = ["ARM_LABELS", "RolloutExperiment", "RolloutResult", "RolloutServed"]
+__all__ = ["ARM_LABELS", "RolloutExperiment", "RolloutResult", "RolloutServed", "rollout_log"]
 
 #: The name of each arm code of :mod:`interleave.simulate` (``ARM_SHADOW`` shows production).
 ARM_LABELS = ("production", "candidate", "interleaved", "shadow")
@@ -87,6 +91,17 @@ SHADOW_NOTE = (
     "lists' divergence is in its evidence"
 )
 _NO_CONTEXT = -1  # Requests.query: live requests carry no simulated context
+_LOG_SCHEMA = {  # rollout_log's columns (item_id: Int64 when every id is an int)
+    "impression_id": pl.String,
+    "arm": pl.String,
+    "policy": pl.String,
+    "user_id": pl.String,
+    "timestamp": pl.Float64,
+    "position": pl.Int64,
+    "item_id": pl.String,
+    "click": pl.Boolean,
+    "credited": pl.Boolean,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -651,3 +666,67 @@ class RolloutExperiment(Experiment):
             float(event["preference"]),
             int(event["first_team"]),
         )
+
+
+def rollout_log(store: Any, experiment: str) -> pl.DataFrame:
+    """A rollout's impressions as a log in the ``ab`` layout: one row per shown position.
+
+    Columns of :data:`interleave.logs.schema.SCHEMAS` ``["ab"]``: ``policy`` (whose list the
+    user saw: ``production``, ``candidate`` or ``interleaved``), ``click``, ``user_id``,
+    ``timestamp``, ``item_id``, ``position``; and ``impression_id``, ``arm`` (where the strategy
+    routed the request: shadow and failed-candidate requests show production) and ``credited``
+    (its window had closed when the store was read). The clicks are those the experiment accepted
+    (corrections applied). An A/B or canary rollout's frame is ready for ``interleave evaluate``
+    as an A/B log; an interleaved rollout is read as an interleaving log by
+    :func:`~interleave.serving.export.exposures_frame`.
+
+    ``store`` is a path or an :class:`~interleave.serving.stores.EventStore`; ``item_id`` is
+    ``Int64`` when every shown id is an int, else ``String``.
+    """
+    owned = not isinstance(store, EventStore)
+    events = open_store(store)
+    impressions: dict[str, list[Any]] = {}  # id -> [impression event, clicked positions, credited]
+    try:
+        for event in events.read(experiment):
+            kind = event.get("kind")
+            if kind == "impression":
+                if "arm" not in event:
+                    msg = (
+                        f"experiment {experiment!r} is not a rollout (its impressions have no "
+                        "routed arm); read an interleaving experiment with exposures_frame"
+                    )
+                    raise InvalidArgument(msg)
+                impressions[event["impression"]] = [event, set(), False]
+            elif kind == "click" and event["impression"] in impressions:
+                clicked = impressions[event["impression"]][1]
+                if "replace" in event:
+                    clicked.clear()
+                    clicked.update(event["replace"])
+                else:
+                    clicked.add(event["position"])
+            elif kind == "close" and event["impression"] in impressions:
+                impressions[event["impression"]][2] = True
+    finally:
+        if owned:
+            events.close()
+    columns: dict[str, list[Any]] = {name: [] for name in _LOG_SCHEMA}
+    for impression_id, (event, clicked, credited) in impressions.items():
+        arm = event["arm"]
+        failed = event["candidate"] is None
+        policy = "production" if arm in ("production", "shadow") or failed else arm
+        for position, item in enumerate(event["items"]):
+            columns["impression_id"].append(impression_id)
+            columns["arm"].append(arm)
+            columns["policy"].append(policy)
+            columns["user_id"].append(event["user"])
+            columns["timestamp"].append(float(event["at"]))
+            columns["position"].append(position)
+            columns["item_id"].append(item)
+            columns["click"].append(position in clicked)
+            columns["credited"].append(credited)
+    items = columns["item_id"]
+    ints = all(isinstance(x, int) and not isinstance(x, bool) for x in items)
+    if not ints:
+        columns["item_id"] = [str(x) for x in items]
+    schema = {**_LOG_SCHEMA, "item_id": pl.Int64 if ints and items else pl.String}
+    return pl.DataFrame(columns, schema=schema)

@@ -8,13 +8,15 @@ import math
 import threading
 
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from interleave import InvalidArgument, TeamDraft
+from interleave.logs import evaluate
 from interleave.serving import Experiment, MemoryStore, RolloutExperiment, SQLiteStore
-from interleave.serving.rollout import ARM_LABELS, SHADOW_NOTE
+from interleave.serving.rollout import ARM_LABELS, SHADOW_NOTE, rollout_log
 from interleave.simulate import Look, Requests, World
 from strategies import AB, CONTINUE, UNHEALTHY, Canary, Interleaved, Shadow
 from tests.fuzzing import call_bounded
@@ -419,6 +421,50 @@ def test_counts_add_up_and_a_replay_gives_the_same_result_after_any_calls(ops, n
     want, got = result.to_dict(), replayed.to_dict()
     del want["rejected_clicks"], got["rejected_clicks"]  # counted, not stored
     assert got == want
+
+
+# -- the log ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ab", "canary", "shadow"])
+def test_the_store_reads_back_as_an_ab_log_with_the_clicks_the_strategy_counted(tmp_path, name):
+    data = stream(n=900 if name == "canary" else 200, n_users=300 if name == "canary" else 60)
+    path = tmp_path / "events.db"
+    with make(STRATEGIES[name](), store=path) as exp:
+        served = drive(exp, data, range(data.n))
+        last_at = float(data.requests.timestamp[-1])
+        exp.correct_clicks(served[-1][3].impression_id, [0], at=last_at + 2.0)  # replaces
+        result = exp.result(at=last_at + 2.0)
+    log = rollout_log(path, "rollout")
+    assert log.height == sum(len(shown.items) for _, _, _, shown, _ in served)
+    assert int(log["click"].sum()) == result.n_clicks
+    per_impression = log.group_by("impression_id").agg(
+        pl.col("arm").first(), pl.col("policy").first(), pl.col("credited").first()
+    )
+    assert per_impression["arm"].value_counts().sort("arm").rows() == sorted(
+        (arm, n) for arm, n in result.served.items() if n
+    )
+    assert int(per_impression["credited"].sum()) == result.n_credited
+    if name == "shadow":
+        assert set(log["policy"]) == {"production"}
+        return
+    counted = result.strategy.statistics(result.state)  # per-user counts of both arms
+    credited = log.filter(pl.col("credited"))
+    clicks = dict(credited.group_by("policy").agg(pl.col("click").sum()).rows())
+    assert (clicks["production"], clicks["candidate"]) == counted.n_clicks
+    evaluation = evaluate(credited, kind="ab", candidate="candidate", baseline="production")
+    assert evaluation.kind == "ab"
+    ctr = {row[0]: row[1] for row in evaluation.summary.rows()}
+    shown = dict(credited.group_by("policy").len().rows())
+    assert ctr["CTR of candidate"] == pytest.approx(clicks["candidate"] / shown["candidate"])
+
+
+def test_an_interleaving_experiment_is_not_read_as_a_rollout_log():
+    store = MemoryStore()
+    Experiment("plain", seed=1, store=store).serve("r", [[1, 2], [2, 1]], user="u", at=0.0)
+    with pytest.raises(InvalidArgument, match="exposures_frame"):
+        rollout_log(store, "plain")
+    assert rollout_log(store, "absent").height == 0
 
 
 # -- restart --------------------------------------------------------------------------------------
