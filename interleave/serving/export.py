@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from interleave.errors import InvalidArgument
 from interleave.serving.stores import EventStore, open_store
 
 __all__ = ["exposures_frame"]
@@ -46,7 +47,14 @@ def exposures_frame(store: Any, experiment: str) -> pl.DataFrame:
         for event in events.read(experiment):
             kind = event.get("kind")
             if kind == "impression":
-                record = event["record"]
+                record = event.get("record")
+                if record is None:  # a rollout's A/B, canary or shadow arm: no merge was shown
+                    msg = (
+                        f"impression {event['impression']!r} of {experiment!r} has no "
+                        "interleaving record (a rollout arm that showed one ranker's list); read "
+                        "a rollout with interleave.serving.rollout_log"
+                    )
+                    raise InvalidArgument(msg)
                 rows[event["impression"]] = {
                     "impression_id": event["impression"],
                     "user_id": event["user"],

@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 
 from interleave import InvalidArgument, TeamDraft
 from interleave.logs import evaluate
-from interleave.serving import Experiment, MemoryStore, RolloutExperiment, SQLiteStore
+from interleave.serving import (
+    Experiment,
+    MemoryStore,
+    RolloutExperiment,
+    SQLiteStore,
+    exposures_frame,
+)
 from interleave.serving.rollout import ARM_LABELS, SHADOW_NOTE, rollout_log
 from interleave.simulate import Look, Requests, World
 from strategies import AB, CONTINUE, UNHEALTHY, Canary, Interleaved, Shadow
@@ -457,6 +463,28 @@ def test_the_store_reads_back_as_an_ab_log_with_the_clicks_the_strategy_counted(
     ctr = {row[0]: row[1] for row in evaluation.summary.rows()}
     shown = dict(credited.group_by("policy").len().rows())
     assert ctr["CTR of candidate"] == pytest.approx(clicks["candidate"] / shown["candidate"])
+
+
+def test_an_interleaved_rollout_reads_back_as_an_interleaving_log_with_the_same_outcomes():
+    data = stream(n=200)
+    store = MemoryStore()
+    exp = make(interleaved(), store=store)
+    drive(exp, data, range(data.n))
+    result = exp.result(at=1e9)
+    frame = exposures_frame(store, "rollout")
+    assert frame.height == data.n
+    assert int(frame["clicks"].list.len().sum()) == result.n_clicks
+    offline = evaluate(frame.drop("credited"))
+    sums = offline.result.statistics.by_user_period.select("n_wins", "n_losses").sum().row(0)
+    evidence = dict(result.verdict.evidence)
+    assert (float(sums[0]), float(sums[1])) == (evidence["wins"], evidence["losses"])
+
+
+def test_a_rollout_that_showed_single_lists_is_not_read_as_an_interleaving_log():
+    store = MemoryStore()
+    make(ab(), store=store).serve("r", ([1, 2], [2, 1]), user="u", at=0.0)
+    with pytest.raises(InvalidArgument, match="rollout_log"):
+        exposures_frame(store, "rollout")
 
 
 def test_an_interleaving_experiment_is_not_read_as_a_rollout_log():
