@@ -207,9 +207,13 @@ class _Open:
     clicks: set[int]
 
 
+_KEY_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _impression_id(experiment_id: str, key: Any) -> str:
     # A pure function of (experiment, request key): a retried request maps to the same impression.
-    payload = json.dumps([experiment_id, key], separators=(",", ":"), ensure_ascii=False)
+    # (One shared encoder: json.dumps with options would build one per call.)
+    payload = _KEY_ENCODER.encode([experiment_id, key])
     return hashlib.blake2b(payload.encode(), digest_size=12).hexdigest()
 
 
