@@ -96,8 +96,8 @@ POWER = 0.95
 CANARY_STAGES = (0.05, 0.50)  # canary's first stage, and its last before full rollout
 POWER_STRATEGIES = ("interleaving", "A/B", *(f"canary {f:.0%}" for f in CANARY_STAGES))
 # Pilot stream length in requests (full, quick): the longest count the search can find.
-PILOT = {"interleaving": (100_000, 50_000), "per-user": (1_000_000, 200_000)}
-REPLICATES = (100, 30)  # verification experiments per world and strategy (full, quick)
+PILOT = {"interleaving": (100_000, 20_000), "per-user": (1_000_000, 100_000)}
+REPLICATES = (100, 20)  # verification experiments per world and strategy (full, quick)
 MAX_BLOCKS = 32  # pilot blocks averaged at a request count
 SMALLEST_N = 100  # requests: the search starts here
 STREAM_CHUNK = 400_000  # requests per World.outcomes call when replicates share a stream
@@ -619,7 +619,7 @@ def run(
 
     ``n_seeds`` overrides the worlds per effect (3 quick, 10 full), ``n_users`` the population,
     ``max_requests`` caps every strategy's budget and pilot, ``replicates`` the verification
-    experiments per world and strategy (30 quick, 100 full); the overrides are for smoke tests.
+    experiments per world and strategy (20 quick, 100 full); the overrides are for smoke tests.
     """
     n_seeds = n_seeds or (3 if quick else 10)
     worlds = [(effect, seed + i) for effect in EFFECTS for i in range(n_seeds)]
