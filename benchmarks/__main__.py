@@ -1,6 +1,8 @@
 """``python -m benchmarks [NAME ...] [--quick] [--seed N] [--out DIR] [--save]``.
 
-Runs benchmark modules and writes each one's results (JSON and a Markdown table). Where they go:
+Runs benchmark modules and writes each one's results (JSON and a Markdown table); ``all`` runs
+the six suites of the study (fidelity, sensitivity, bias, sequential, speed, clickmodels), the
+other modules time one part each. Where results go:
 
 - ``--save``: into ``benchmarks/results/``, replacing the committed results (the only way to);
 - ``--out DIR``: into ``DIR``;
@@ -17,9 +19,13 @@ import inspect
 import pkgutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from benchmarks._harness import RESULTS, write_results
+
+#: The suites a researcher runs (``python -m benchmarks all``), in the order they are reported.
+SUITES = ("fidelity", "sensitivity", "bias", "sequential", "speed", "clickmodels")
 
 
 def _names() -> list[str]:
@@ -53,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.list or not args.names:
         print("\n".join(_names()))
         return 0
+    if "all" in args.names:
+        args.names = [n for n in args.names if n != "all"] + [
+            n for n in SUITES if n not in args.names
+        ]
     unknown = [name for name in args.names if name not in _names()]
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {_names()}")
@@ -66,13 +76,19 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out
     else:
         out = Path(tempfile.mkdtemp(prefix="interleave-benchmarks-"))
+    timings = []
     for name in args.names:
         module = importlib.import_module(f"benchmarks.{name}")
+        start = time.perf_counter()
         result = _run_module(module, quick=args.quick, seed=args.seed)
+        timings.append((name, time.perf_counter() - start))
         rows, figures = result if isinstance(result, tuple) else (result, {})
         note = (module.__doc__ or "").strip().splitlines()[0]
         path = write_results(name, rows, note=note, out=out, figures=figures)
         print(path.read_text())
+    if len(timings) > 1:
+        print(", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings), end="")
+        print(f"; total {sum(seconds for _, seconds in timings):.0f} s")
     print(f"results written to {out}")
     return 0
 

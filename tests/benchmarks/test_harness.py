@@ -59,3 +59,20 @@ def test_refused_combinations(fake_benchmark, flags):
     with pytest.raises(SystemExit):
         runner.main(args)
     assert not fake_benchmark[0].exists()
+
+
+def test_all_runs_the_suites_and_reports_each_ones_time(fake_benchmark, monkeypatch, capsys):
+    _, seen = fake_benchmark
+    monkeypatch.setattr(runner, "SUITES", ("fake",))
+    assert runner.main(["all", "--quick"]) == 0
+    assert seen["quick"] is True
+    monkeypatch.setattr(runner, "SUITES", ("fake", "fake2"))
+    monkeypatch.setattr(runner, "_names", lambda: ["fake", "fake2"])
+    monkeypatch.setitem(sys.modules, "benchmarks.fake2", sys.modules["benchmarks.fake"])
+    capsys.readouterr()
+    assert runner.main(["all", "--quick"]) == 0
+    assert "total" in capsys.readouterr().out
+
+
+def test_the_suites_exist():
+    assert set(runner.SUITES) <= set(runner._names())
