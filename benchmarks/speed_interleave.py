@@ -38,10 +38,10 @@ def rankings(n: int, seed: int = 0) -> list[list[int]]:
     return [a, b]
 
 
-def five_rankings(seed: int = 0) -> list[list[int]]:
-    """Five rankings of 10 items each, drawn from 30."""
+def five_rankings(seed: int = 0, n: int = 10) -> list[list[int]]:
+    """Five rankings of n items each, drawn from 3n."""
     rng = np.random.default_rng(seed)
-    return [[int(x) for x in rng.permutation(30)[:10]] for _ in range(5)]
+    return [[int(x) for x in rng.permutation(3 * n)[:n]] for _ in range(5)]
 
 
 def clicks_for(n: int) -> list[int]:
