@@ -1,0 +1,295 @@
+"""The compiled ``interleave._speedups`` equals the pure-Python reference in ``interleave._fused``.
+
+Same results (the same objects as items, the same tuples), the same ``None`` for every input the
+reference leaves to the general path, no reference leaked or lost, no memory kept. Skips where
+the extension was not built (installed without a C compiler); in CI (``CI=true``), which has
+gcc, a missing extension is a failure instead, so a broken build cannot hide behind the skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import gc
+import itertools
+import os
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import interleave._fused as fused
+from interleave._fused import _python_balanced_two, _python_team_draft_two
+
+try:
+    from interleave import _speedups
+except ImportError as error:
+    if os.environ.get("CI") == "true" and not os.environ.get("INTERLEAVE_NO_EXTENSION"):
+        msg = "CI has a C compiler, so `pip install .` must build interleave._speedups"
+        raise ImportError(msg) from error
+    pytest.skip(
+        "interleave._speedups was not built (no C compiler at install time, or "
+        "INTERLEAVE_NO_EXTENSION=1): the pure-Python reference runs instead",
+        allow_module_level=True,
+    )
+
+c_team_draft_two = _speedups.team_draft_two
+c_balanced_two = _speedups.balanced_two
+
+# Ids whose hashes collide: -1 and -2 both hash to -2; x and x + (2**61 - 1) hash alike.
+COLLIDING_INTS = [-1, -2, 5, 5 + (2**61 - 1), 5 + 2 * (2**61 - 1), 5 + 7 * (2**61 - 1)]
+EDGE_INTS = [-(2**63), 2**63 - 1, 2**63, 2**64 - 1, 0, 256, 257]
+
+int_ids = st.one_of(
+    st.integers(-3, 40),
+    st.integers(-(2**63), 2**64 - 1),
+    st.sampled_from(COLLIDING_INTS + EDGE_INTS),
+)
+# Every str width (1-, 2- and 4-byte code points), and lone surrogates, which str also allows.
+str_ids = st.one_of(
+    st.text(max_size=3),
+    st.text(st.characters(codec="utf-8"), max_size=2),
+    st.sampled_from(["\ud800", "\udfff", "é", "\U0001f600", ""]),
+)
+
+
+@st.composite
+def ranking_pairs(draw: st.DrawFn) -> tuple[list, list]:
+    """Two rankings of one kind: overlapping, sharing a prefix, disjoint, equal or reversed."""
+    pool = draw(st.lists(draw(st.sampled_from([int_ids, str_ids])), min_size=2, unique=True))
+    shape = draw(st.sampled_from(["overlap", "prefix", "disjoint", "same", "reversed"]))
+    if shape == "disjoint":
+        cut = draw(st.integers(1, len(pool) - 1))
+        a = draw(st.permutations(pool[:cut]))
+        b = draw(st.permutations(pool[cut:]))
+    else:
+        a = draw(st.lists(st.sampled_from(pool), min_size=1, unique=True))
+        b = draw(st.lists(st.sampled_from(pool), min_size=1, unique=True))
+        if shape == "prefix":
+            k = draw(st.integers(0, len(a)))
+            b = a[:k] + [x for x in b if x not in a[:k]] or a[:1]
+        elif shape == "same":
+            b = list(a)
+        elif shape == "reversed":
+            b = a[::-1]
+    # Equal ids as distinct objects, so equality by value (not identity) is what is tested.
+    if draw(st.booleans()):
+        b = [type(x)(str(x)) if type(x) is int else "".join(x) for x in b]
+    return list(a), list(b)
+
+
+lengths = st.one_of(st.integers(-2, 70), st.sampled_from([10**30, -(10**30), 2**63]))
+coins = st.one_of(
+    st.integers(0, 2**256 - 1),
+    st.integers(-(2**300), 2**300),
+    st.sampled_from([0, 2**256 - 1, -1, int("01" * 128, 2), int("10" * 128, 2)]),
+)
+
+
+def same_result(got: tuple | None, expected: tuple | None) -> None:
+    assert got == expected
+    if expected is not None:
+        # The items are the callers' own objects, as the reference's are.
+        assert all(x is y for x, y in zip(got[0], expected[0], strict=True))
+        assert all(type(t) is tuple for t in got)
+
+
+@settings(max_examples=600, deadline=None)
+@given(ranking_pairs(), lengths, st.booleans(), coins)
+def test_team_draft_two_equals_the_reference(pair, length, common_prefix, coin_bits):
+    a, b = pair
+    same_result(
+        c_team_draft_two(a, b, length, common_prefix, coin_bits),
+        _python_team_draft_two(a, b, length, common_prefix, coin_bits),
+    )
+
+
+@settings(max_examples=600, deadline=None)
+@given(ranking_pairs(), lengths, st.booleans())
+def test_balanced_two_equals_the_reference(pair, length, a_first):
+    a, b = pair
+    same_result(c_balanced_two(a, b, length, a_first), _python_balanced_two(a, b, length, a_first))
+
+
+PAIRS = [
+    ([1, 2, 3, 4], [3, 1, 5, 6]),
+    (["a", "b", "c"], ["a", "b", "d", "e", "f"]),
+    ([1, 2, 3], [4, 5, 6, 7, 8]),
+    (COLLIDING_INTS, COLLIDING_INTS[::-1]),
+    ([2**63, 2**64 - 1, -(2**63)], [2**64 - 1, 7]),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), PAIRS)
+def test_every_coin_pattern_and_length_matches(a, b):
+    # Exhaustive: all 2**8 coin sequences over the first 8 rounds, every length up to past both.
+    for length, common_prefix, coin_bits in itertools.product(
+        range(len(a) + len(b) + 2), (False, True), range(2**8)
+    ):
+        same_result(
+            c_team_draft_two(a, b, length, common_prefix, coin_bits),
+            _python_team_draft_two(a, b, length, common_prefix, coin_bits),
+        )
+    for length, a_first in itertools.product(range(len(a) + len(b) + 2), (0, 1)):
+        expected = _python_balanced_two(a, b, length, a_first)
+        same_result(c_balanced_two(a, b, length, a_first), expected)
+
+
+def test_long_rankings_read_coins_past_the_first_64_bits():
+    rng = np.random.default_rng(7)
+    for n in (70, 200, 1000):
+        a = [int(x) for x in rng.permutation(2 * n)[:n]]
+        b = [int(x) for x in rng.permutation(2 * n)[:n]]
+        bits = int(rng.integers(0, 2**62)) | (int(rng.integers(0, 2**62)) << 100)
+        for coin_bits in (bits, -bits, 2**300 - 1):
+            same_result(
+                c_team_draft_two(a, b, 2 * n, False, coin_bits),
+                _python_team_draft_two(a, b, 2 * n, False, coin_bits),
+            )
+        same_result(c_balanced_two(a, b, 2 * n, 1), _python_balanced_two(a, b, 2 * n, 1))
+
+
+class Colour(enum.IntEnum):
+    RED = 1
+    GREEN = 2
+
+
+class Name(str):
+    pass
+
+
+class Items(list):
+    pass
+
+
+# Inputs the reference leaves to the general path (which converts or names them): (a, b).
+DECLINED = {
+    "bools": ([True, False], [1, 2]),
+    "a bool among ints": ([1, True], [1, 2]),
+    "floats": ([1.0, 2.0], [1.0, 3.0]),
+    "numpy ints": ([np.int64(1), np.int64(2)], [1, 2]),
+    "a numpy int in b": ([1, 2], [np.int64(1), 3]),
+    "IntEnum": ([Colour.RED, Colour.GREEN], [1, 2]),
+    "str subclass": ([Name("x"), "y"], ["x", "y"]),
+    "2**64": ([2**64, 1], [1, 2]),
+    "below -2**63": ([-(2**63) - 1], [1]),
+    "a huge int": ([10**5000], [1]),
+    "duplicate in a": ([1, 2, 1], [3]),
+    "duplicate in b": (["x", "y"], ["z", "z"]),
+    "duplicate 2**64-1": ([2**64 - 1, 2**64 - 1], [1]),
+    "duplicate colliding hash": ([5, 5 + (2**61 - 1), 5], [1]),
+    "mixed types": ([1, "2"], [1]),
+    "int a, str b": ([1, 2], ["1", "2"]),
+    "str a, int b": (["1", "2"], [1, 2]),
+    "tuples": ((1, 2), (2, 3)),
+    "tuple b": ([1, 2], (2, 3)),
+    "list subclass": (Items([1, 2]), [2, 3]),
+    "empty a": ([], [1, 2]),
+    "empty b": (["x"], []),
+    "None ids": ([None], [None]),
+    "bytes ids": ([b"x"], [b"y"]),
+    "an array": (np.array([1, 2]), [1, 2]),
+}
+
+
+@pytest.mark.parametrize(("a", "b"), DECLINED.values(), ids=DECLINED.keys())
+def test_declines_exactly_what_the_reference_declines(a, b):
+    for x, y in ((a, b), (b, a)):
+        for length, flag, coin_bits in itertools.product((0, 2, 5), (False, True), (0, 5)):
+            expected = _python_team_draft_two(x, y, length, flag, coin_bits)
+            same_result(c_team_draft_two(x, y, length, flag, coin_bits), expected)
+            expected = _python_balanced_two(x, y, length, flag)
+            same_result(c_balanced_two(x, y, length, flag), expected)
+    assert c_team_draft_two(a, b, 3, True, 1) is None
+    assert c_balanced_two(a, b, 3, True) is None
+
+
+def test_the_reference_range_of_ints_is_the_compiled_range():
+    # The ids the record accepts run from -2**63 to 2**64 - 1 (ranking.ID_MIN, ID_MAX).
+    for a in ([2**63], [2**64 - 1], [-(2**63)], [2**63 - 1]):
+        assert c_team_draft_two(a, [1], 2, True, 0) == _python_team_draft_two(a, [1], 2, True, 0)
+        assert c_team_draft_two(a, [1], 2, True, 0) is not None
+    for a in ([2**64], [-(2**63) - 1]):
+        assert c_team_draft_two(a, [1], 2, True, 0) is None
+
+
+def test_scalars_are_read_as_the_reference_reads_them():
+    a, b = [1, 2, 3], [3, 4]
+    # Anything with __index__ is a length or coins, as for range() and >>; truthiness decides flags.
+    for length, flag, coin_bits in [(np.int64(3), np.bool_(True), np.int64(5)), (True, [], 1)]:
+        same_result(
+            c_team_draft_two(a, b, length, flag, coin_bits),
+            _python_team_draft_two(a, b, length, flag, coin_bits),
+        )
+        same_result(c_balanced_two(a, b, length, flag), _python_balanced_two(a, b, length, flag))
+    # A float length is a TypeError in both (range() refuses it), as is a float coin.
+    for call in (
+        lambda f: f(a, b, 2.0, True, 1),
+        lambda f: f(a, b, 2, True, 1.0),
+    ):
+        with pytest.raises(TypeError):
+            call(_python_team_draft_two)
+        with pytest.raises(TypeError):
+            call(c_team_draft_two)
+    with pytest.raises(TypeError):
+        c_balanced_two(a, b, 2.0, True)
+    with pytest.raises(TypeError, match="exactly 4"):
+        c_balanced_two(a, b, 2)
+    with pytest.raises(TypeError):
+        c_team_draft_two(a, b, 2, True, coins=1)
+
+
+def test_the_compiled_functions_are_the_ones_in_use():
+    assert fused.team_draft_two is c_team_draft_two
+    assert fused.balanced_two is c_balanced_two
+
+
+def test_no_reference_is_leaked_or_lost_and_no_memory_kept():
+    # Ids that are neither cached small ints nor interned strings, so their counts are ours alone.
+    a = [10**12 + i for i in range(12)] + [2**63 + 1]
+    b = [10**12 + i for i in range(6, 20)] + [2**63 + 1]
+    sa, sb = [f"id-{x}" for x in a], [f"id-{x}" for x in b]
+    big = list(range(10**6, 10**6 + 300))
+    big_reversed, big_duplicate = big[::-1], [*big[:40], big[0]]
+    coin_bits, negative_coins, length = 2**255 + 12345, -(2**200), 10**6 + 600
+    calls = [
+        lambda: c_team_draft_two(a, b, 20, True, coin_bits),
+        lambda: c_balanced_two(sa, sb, 25, False),
+        # Heap buffers, coins shifted along, a length that is not a small int.
+        lambda: c_team_draft_two(big, big_reversed, length, False, negative_coins),
+        lambda: c_balanced_two(big, big_duplicate, length, True),  # None after a heap index
+        lambda: c_team_draft_two(a, [1, 1.0], 5, True, 1),  # None
+        lambda: c_team_draft_two(a, b, 2.5, True, 1),  # TypeError
+    ]
+    watched = [a, b, sa, sb, big, big_reversed, big_duplicate, coin_bits, negative_coins, length]
+    watched += [*a, *b, *sa, *sb, *big[:50]]
+
+    def run(times: int) -> None:
+        for _ in range(times):
+            for call in calls:
+                with contextlib.suppress(TypeError):
+                    call()
+
+    run(10)
+    gc.collect()
+    before = [sys.getrefcount(x) for x in watched]
+    tracemalloc.start()
+    try:
+        run(2_000)  # warm the allocator's free lists under tracing
+        gc.collect()
+        start, _ = tracemalloc.get_traced_memory()
+        run(15_000)  # 90,000 calls with the ones below
+        gc.collect()
+        end, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    for _ in range(10_000 // 2):
+        c_team_draft_two(a, b, 20, True, 7)
+        c_balanced_two(sa, sb, 25, True)
+    gc.collect()
+    assert [sys.getrefcount(x) for x in watched] == before
+    # A leak of even one small object per call would hold over 1 MB here.
+    assert end - start < 64 * 1024
