@@ -261,3 +261,35 @@ def test_perfect_clicks_order_most_pairs_after_500_impressions(smoke_result):
     random = by_case["E_bin: TeamDraft (common prefix), random"]["e_bin"]
     assert perfect < 0.35
     assert random > perfect
+
+
+@pytest.mark.slow
+def test_without_the_data_every_row_says_synthetic(monkeypatch, tmp_path):
+    monkeypatch.setattr(fidelity, "LETOR", tmp_path / "absent")
+    rows, _ = fidelity.run(
+        quick=True,
+        seed=2,
+        n_repetitions=2,
+        checkpoints=(10, 50),
+        method_labels=("TeamDraft (common prefix)",),
+        alternative_features=False,
+        workers=1,
+    )
+    assert rows
+    assert all(row["data"].startswith("synthetic LETOR-like") for row in rows)
+
+
+@pytest.mark.slow
+def test_two_worker_processes_give_the_same_rows_as_one():
+    # Every draw comes from (seed, method, ranker set), never from process state.
+    kwargs = {
+        "quick": True,
+        "seed": 1,
+        "n_repetitions": 2,
+        "checkpoints": (10, 50),
+        "method_labels": ("TeamDraft (original)", "PairwisePreference multileave"),
+        "alternative_features": False,
+    }
+    one, _ = fidelity.run(**kwargs, workers=1)
+    two, _ = fidelity.run(**kwargs, workers=2)
+    assert one == two
