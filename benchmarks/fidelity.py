@@ -516,7 +516,8 @@ def _figure(panels: dict[str, dict[str, np.ndarray]], checkpoints: Sequence[int]
             for label, errors in curves.items():
                 k = labels.index(label)
                 mean = errors[c].mean(axis=0)
-                se = errors[c].std(axis=0, ddof=1) / math.sqrt(errors.shape[1])
+                n_reps = errors.shape[1]
+                se = errors[c].std(axis=0, ddof=1) / math.sqrt(n_reps) if n_reps > 1 else 0.0
                 ax.plot(checkpoints, mean, styles[label], color=f"C{k}", label=label)
                 ax.fill_between(checkpoints, mean - se, mean + se, color=f"C{k}", alpha=0.12)
             for family, marker in (("team_draft", "o"), ("team_draft_multileave", "s")):

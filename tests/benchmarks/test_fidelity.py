@@ -134,6 +134,25 @@ def test_binary_error_counts_disagreeing_pairs():
     assert float(fidelity.binary_error(estimate, truth, undecided=0.5)) == pytest.approx(1 / 6)
 
 
+# NDCG values on a 1/1000 grid: distinct values then differ by more than float rounding of P.
+distinct_ndcgs = st.lists(st.integers(0, 1000), min_size=5, max_size=5, unique=True).map(
+    lambda values: [v / 1000 for v in values]
+)
+
+
+@given(distinct_ndcgs, distinct_ndcgs)
+def test_binary_error_is_the_share_of_discordant_pairs(first, second):
+    # Without ties, E_bin of one NDCG vector's preferences against another's is the share of
+    # pairs the two order differently (the normalised Kendall distance), whichever is the truth.
+    a, b = fidelity.truth_matrix(first), fidelity.truth_matrix(second)
+    discordant = sum(
+        (first[i] - first[j]) * (second[i] - second[j]) < 0 for i, j in combinations(range(5), 2)
+    )
+    assert float(fidelity.binary_error(a, b)) == pytest.approx(discordant / 10)
+    assert float(fidelity.binary_error(b, a)) == pytest.approx(discordant / 10)
+    assert float(fidelity.binary_error(a, a)) == 0.0
+
+
 def test_binary_error_on_a_tied_truth():
     truth = fidelity.truth_matrix([0.3, 0.3])
     assert float(fidelity.binary_error(np.full((2, 2), 0.5), truth)) == 0.0  # both undecided
