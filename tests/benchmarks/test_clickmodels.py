@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from benchmarks import _anchors, clickmodels
 
@@ -145,3 +149,33 @@ def test_without_the_data_one_row_says_so(monkeypatch, tmp_path):
     assert len(rows) == 1
     assert "not at" in rows[0]["case"]
     assert figures == {}
+
+
+def _log(seed: int, n: int, n_items: int) -> pl.DataFrame:
+    """``n`` sessions of 10 results drawn from ``n_items`` items of 2 queries, random clicks."""
+    rng = np.random.default_rng(seed)
+    items = np.array([rng.permutation(n_items)[: clickmodels.K] for _ in range(n)])
+    return pl.DataFrame(
+        {
+            "query": rng.choice(["q1", "q2"], n).tolist(),
+            "items": items.tolist(),
+            "clicks": (rng.random((n, clickmodels.K)) < rng.uniform(0.05, 0.6)).tolist(),
+        }
+    )
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n_train=st.integers(1, 40), n_test=st.integers(1, 40))
+def test_per_rank_terms_average_to_the_librarys_log_likelihood_on_any_log(seed, n_train, n_test):
+    # The per-rank terms the suite builds from public parameters (and the 1/2 of unseen pairs:
+    # the test log shows items 14-19, which training never does) for every model it fits.
+    train, test = _log(seed, n_train, 14), _log(seed + 1, n_test, 20)
+    for pair in clickmodels.pairs(2, 2):
+        if pair.ours is None:
+            continue
+        model = pair.ours().fit(train)
+        terms = clickmodels.conditional_probabilities(model, test)
+        assert terms.shape == (n_test, clickmodels.K)
+        assert np.all((terms > 0) & (terms <= 1))
+        expected = model.evaluate(test).log_likelihood
+        assert np.log(terms).mean(axis=1).mean() == pytest.approx(expected, abs=1e-12), pair.label
