@@ -11,6 +11,10 @@
  *   converted (possibly calling __index__/__bool__) before the lists are read at all.
  * - Work is O(len(a) + len(b)) hash probes; every loop advances a pointer into a list.
  * - No global state: everything lives on the stack or in per-call heap blocks.
+ *
+ * Two departures, both outside what the callers (TeamDraft/Balanced.interleave) can pass: the
+ * arguments are positional only, and a length or coins without __index__ is a TypeError even
+ * when the rankings would have made the reference return None first (it reads them later).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -138,7 +142,7 @@ index_build(Index *ix, PyObject *list, Kind want)
             PyErr_NoMemory();
             return -1;
         }
-        ix->heap = PyMem_Malloc(n * sizeof(Py_hash_t) + size * sizeof(Py_ssize_t));
+        ix->heap = PyMem_Malloc((size_t)n * sizeof(Py_hash_t) + size * sizeof(Py_ssize_t));
         if (ix->heap == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -213,7 +217,7 @@ merged_init(Merged *m, Py_ssize_t capacity)
         PyErr_NoMemory();
         return -1;
     }
-    m->heap = PyMem_Malloc(capacity * each);
+    m->heap = PyMem_Malloc((size_t)capacity * each);
     if (m->heap == NULL) {
         PyErr_NoMemory();
         return -1;
