@@ -67,6 +67,10 @@ def test_rows_cover_every_model_and_are_plain_values(result):
         if pair.ours is not None:
             assert len(_by_rank(rows, pair.label, "perplexity", "ours")) == clickmodels.K
             assert summaries[pair.family]["fit_s"] > 0
+            # EM fits: a per-iteration slope and the fixed cost (values are timings: no sign
+            # asserted, noise may make a small slope negative).
+            assert ("s_per_iteration" in summaries[pair.family]) == (pair.iterations > 0)
+            assert ("fixed_s" in summaries[pair.family]) == (pair.iterations > 0)
 
 
 @needs_data
@@ -126,6 +130,9 @@ def test_log_likelihood_equals_pyclicks_where_the_models_coincide(result):
     assert dbn["same_as_pyclick"] is False
     assert dbn["why"] == clickmodels.DIFFERENCES["DBN"]
     assert dbn["pyclick_s_per_iteration"] > 0
+    for row in summaries.values():
+        if "iteration_speedup" in row:  # absent only when our slope is lost in timing noise
+            assert row["iteration_speedup"] > 0
 
 
 @needs_data
@@ -173,7 +180,7 @@ def test_per_rank_terms_average_to_the_librarys_log_likelihood_on_any_log(seed, 
     for pair in clickmodels.pairs(2, 2):
         if pair.ours is None:
             continue
-        model = pair.ours().fit(train)
+        model = pair.ours(pair.iterations).fit(train)
         terms = clickmodels.conditional_probabilities(model, test)
         assert terms.shape == (n_test, clickmodels.K)
         assert np.all((terms > 0) & (terms <= 1))
