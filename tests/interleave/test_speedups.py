@@ -15,6 +15,7 @@ import itertools
 import os
 import sys
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 
 import interleave._fused as fused
 from interleave._fused import _python_balanced_two, _python_team_draft_two
+from tests.fuzzing import call_bounded
 
 try:
     from interleave import _speedups
@@ -150,6 +152,42 @@ def test_long_rankings_read_coins_past_the_first_64_bits():
                 _python_team_draft_two(a, b, 2 * n, False, coin_bits),
             )
         same_result(c_balanced_two(a, b, 2 * n, 1), _python_balanced_two(a, b, 2 * n, 1))
+
+
+@pytest.mark.parametrize("overlap", [0.0, 0.5, 1.0])
+def test_large_rankings_answer_in_bounded_time_and_memory(overlap):
+    # 10**5 ids each (the fuzz suite's disjoint-rankings case): linear work, memory of the input's
+    # order. The general path's caller only sends lists this long when the coins run out, but the
+    # function itself must stay bounded on anything.
+    n = 10**5
+    a = list(range(n))
+    b = [x + int(n * (1 - overlap)) for x in reversed(a)]
+    _, merged = call_bounded(
+        c_team_draft_two, a, b, 2 * n, True, 2**256 - 1, max_seconds=5, max_extra_bytes=1 << 28
+    )
+    assert merged == _python_team_draft_two(a, b, 2 * n, True, 2**256 - 1)
+    _, merged = call_bounded(
+        c_balanced_two, a, b, 10**40, 0, max_seconds=5, max_extra_bytes=1 << 28
+    )
+    assert merged == _python_balanced_two(a, b, 10**40, 0)
+
+
+def test_threads_calling_at_once_get_their_own_answers():
+    # No state is shared between calls: eight threads on different inputs get the single-threaded
+    # answers.
+    pairs = [
+        ([f"{t}-{i}" for i in range(30)], [f"{t}-{i}" for i in range(15, 45)]) for t in range(8)
+    ]
+    expected = [
+        _python_team_draft_two(a, b, 60, True, 2**200 + t) for t, (a, b) in enumerate(pairs)
+    ]
+
+    def work(t: int) -> bool:
+        a, b = pairs[t]
+        return all(c_team_draft_two(a, b, 60, True, 2**200 + t) == expected[t] for _ in range(3000))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(work, range(8)))
 
 
 class Colour(enum.IntEnum):
