@@ -277,6 +277,21 @@ def mean_ndcg(queries: Queries, feature_ids: Sequence[int] = RANKER_FEATURES) ->
     return totals / max(len(queries), 1)
 
 
+def expected_clicks(
+    queries: Queries, model: CascadeModel, feature_ids: Sequence[int] = RANKER_FEATURES
+) -> np.ndarray:
+    """Per ranker, the clicks ``model``'s user makes on its top 10 alone, averaged over queries.
+
+    What the click-based methods measure, beside what NDCG measures: on a pair that nearly ties
+    in NDCG the two can order the rankers differently.
+    """
+    totals = np.zeros(len(feature_ids))
+    for grades, rankings in zip(queries.grades, queries.rankings(feature_ids), strict=True):
+        shown = np.array([ranking[:LENGTH] for ranking in rankings])
+        totals += model.click_probabilities(grades[shown]).sum(axis=1)
+    return totals / max(len(queries), 1)
+
+
 def truth_matrix(ndcgs: Sequence[float]) -> np.ndarray:
     """``P_ij = 0.5 (NDCG_i - NDCG_j) + 0.5`` (REFERENCES §3)."""
     values = np.asarray(ndcgs, dtype=float)
@@ -640,15 +655,20 @@ def run(
         test_ndcg = mean_ndcg(test, features)
         train_ndcg = mean_ndcg(train, features)
         truth = truth_matrix(test_ndcg)
-        for f, value, on_train in zip(features, test_ndcg, train_ndcg, strict=True):
-            rows.append(
-                {
-                    "case": f"{prefix}truth: NDCG@10 of feature {f}",
-                    "ndcg_at_10": float(value),
-                    "ndcg_at_10_train": float(on_train),
-                    **base,
-                }
-            )
+        clicks = {
+            name: expected_clicks(train, CascadeModel.preset(name, grades=GRADES), features)
+            for name in CLICK_MODELS
+            if name != "random"  # 0.5 a position for every ranker
+        }
+        for k, (f, value, on_train) in enumerate(zip(features, test_ndcg, train_ndcg, strict=True)):
+            row = {
+                "case": f"{prefix}truth: NDCG@10 of feature {f}",
+                "ndcg_at_10": float(value),
+                "ndcg_at_10_train": float(on_train),
+            }
+            for name, per_ranker in clicks.items():
+                row[f"clicks_{name}_train"] = float(per_ranker[k])
+            rows.append({**row, **base})
         # What a flawless estimate of the *training* queries' preferences scores against the
         # test truth: the floor of E_bin where the two query sets order a pair differently.
         floor = float(binary_error(truth_matrix(train_ndcg), truth))

@@ -124,6 +124,22 @@ def test_mean_ndcg_on_a_hand_made_query():
     np.testing.assert_allclose(fidelity.mean_ndcg(queries, (1, 2)), [1.0, worst / ideal])
 
 
+def test_expected_clicks_on_a_hand_made_query():
+    from interleave.clicks import CascadeModel
+
+    # Grades (2, 0, 1); feature 1 shows them in the order 2, 1, 0.
+    queries = fidelity.parse_letor(
+        ["2 qid:1 1:0.9", "0 qid:1 1:0.1", "1 qid:1 1:0.5"], n_features=1
+    )
+    perfect = CascadeModel.preset("perfect", grades=3)  # P(click) 0, .5, 1; never stops
+    assert fidelity.expected_clicks(queries, perfect, (1,)).tolist() == [1.5]
+    # Navigational (P(click) .05/.5/.95, P(stop after a click) .2/.5/.9), by hand: .95, then
+    # examined with 1 - .95 * .9 = .145: .145 * .5, then .145 * (1 - .5 * .5) = .10875: * .05.
+    navigational = CascadeModel.preset("navigational", grades=3)
+    expected = 0.95 + 0.145 * 0.5 + 0.10875 * 0.05
+    assert fidelity.expected_clicks(queries, navigational, (1,))[0] == pytest.approx(expected)
+
+
 def test_binary_error_counts_disagreeing_pairs():
     truth = fidelity.truth_matrix([0.4, 0.3, 0.2])  # 0 > 1 > 2
     estimate = truth.copy()
