@@ -390,9 +390,13 @@ def two_proportions_test(
     var_a, var_b = p_a * (1 - p_a), p_b * (1 - p_b)
     se = math.sqrt(var_a / t_a + var_b / t_b)
     if se == 0:
+        # The sequential tests count a boundary arm with the largest Bernoulli variance (their
+        # boundary is wide at small n); a fixed-horizon z has no such margin: 0/3 against 3/3
+        # would give p = 0.014 where Fisher's exact test gives 0.1.
         msg = (
-            "both arms have a conversion rate of exactly 0 or 1: the standard error is 0, "
-            "nothing to test"
+            f"both arms have a conversion rate of exactly 0 or 1 ({s_a}/{t_a} and {s_b}/{t_b}): "
+            "the Wald standard error is 0 and the normal approximation says nothing; use an "
+            "exact test (scipy.stats.fisher_exact or scipy.stats.boschloo_exact)"
         )
         raise InvalidArgument(msg)
     df = math.inf if distribution == "normal" else _welch_df(var_a, t_a, var_b, t_b)

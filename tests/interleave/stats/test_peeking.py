@@ -118,8 +118,49 @@ def test_ab_mixture_tests_keep_the_false_positive_rate_on_proportions_and_means(
     conversions = TwoProportions.from_observations(arm, rng.random((N_EXPERIMENTS, N_STEPS)) < 0.1)
     values = TwoMeans.from_observations(arm, rng.normal(1.0, 2.0, size=(N_EXPERIMENTS, N_STEPS)))
     test = MixtureSPRT(n_opt=1000)
-    assert test.evaluate(conversions).rejected.mean() <= BAND  # measured 0.022
+    assert test.evaluate(conversions).rejected.mean() <= BAND  # measured 0.0215 (0.022 before)
     assert test.evaluate(values).rejected.mean() <= BAND  # measured 0.033
+
+
+def _aa_proportions(share: float, rate: float) -> TwoProportions:
+    # A/A: each user goes to the candidate with probability `share`, converts (or, for a canary's
+    # error guardrail, fails) with the same `rate` in both arms; checked from the first user on.
+    rng = np.random.default_rng(5)
+    arm = (rng.random((N_EXPERIMENTS, N_STEPS)) < share).astype(np.int8)
+    return TwoProportions.from_observations(arm, rng.random((N_EXPERIMENTS, N_STEPS)) < rate)
+
+
+@pytest.mark.parametrize(
+    ("share", "rate", "n_opt"),
+    [
+        # Measured rejection rates, with a boundary arm's variance now 1/(4n) (and, before, with
+        # its plug-in variance 0, when an arm at 1/1 or 0/3 looked infinitely precise):
+        pytest.param(0.05, 0.01, 1000, id="canary-errors"),  # 0.000 (before 0.61)
+        pytest.param(0.2, 0.05, 1000, id="small-arm-rare"),  # 0.0465 (before 0.11)
+        pytest.param(0.1, 0.5, 5000, id="ab-share-growthbook"),  # 0.015 (before 0.082)
+        pytest.param(0.5, 0.5, 1000, id="balanced-even"),  # 0.027 (before 0.030)
+    ],
+)
+def test_ab_proportions_keep_the_false_positive_rate_with_a_small_arm_and_at_the_boundary(
+    share, rate, n_opt
+):
+    stream = _aa_proportions(share, rate)
+    assert MixtureSPRT(n_opt=n_opt).evaluate(stream).rejected.mean() <= BAND
+
+
+@pytest.mark.xfail(
+    reason=(
+        "known limit of the asymptotic A/B mixture: with a 10% arm and a 5% rate the arm holds "
+        "a handful of successes for hundreds of looks and its plug-in variance p (1 - p) / n "
+        "is too small (measured 0.0675; 0.0595 with a 5% arm; 0.035-0.06 at n_opt 100 or "
+        "5000). Arms strictly inside keep GrowthBook's variance, which the reference test "
+        "pins; the strategies wait for min_users per arm."
+    ),
+    strict=True,
+)
+def test_ab_proportions_with_a_rare_rate_in_a_small_arm_exceed_alpha_early():
+    stream = _aa_proportions(0.1, 0.05)
+    assert MixtureSPRT(n_opt=1000).evaluate(stream).rejected.mean() <= BAND
 
 
 def test_with_a_real_effect_every_test_stops_and_stops_early():
