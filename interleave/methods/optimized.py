@@ -34,6 +34,7 @@ __all__ = [
     "MAX_LIST_GRAPH_EDGES",
     "Optimized",
     "OptimizedInfeasible",
+    "OptimizedPair",
     "OptimizedSolution",
     "TooManyCandidates",
 ]
@@ -346,6 +347,37 @@ class Optimized(Interleaver):
         lists, positions = validate_rankings(rankings, max_rankers=self.max_rankers)
         draws = Randomness.resolve(key, seed, rng)
         solution = self._solution(lists, self.resolve_length(lists))
+        return self._draw(solution, lists, positions, draws, key, seed)
+
+    def for_rankings(self, rankings: Sequence[Sequence]) -> OptimizedPair:
+        """The solved distribution bound to ``rankings``: per request, only the draw remains.
+
+        ``pair.interleave(key=..., seed=...)`` equals ``interleave(rankings, key=..., seed=...)``
+        without checking and looking up the rankings again: for a live API that serves the same
+        two lists to many requests (a popular query, a home page), as mpkato's ``Optimized``
+        binds its rankings in the constructor.
+
+        Examples
+        --------
+        >>> method = Optimized(length=3)
+        >>> pair = method.for_rankings([[1, 2, 3], [2, 1, 3]])
+        >>> pair.interleave(key="r1", seed=7) == method.interleave(
+        ...     [[1, 2, 3], [2, 1, 3]], key="r1", seed=7)
+        True
+        """
+        lists, positions = validate_rankings(rankings, max_rankers=self.max_rankers)
+        solution = self._solution(lists, self.resolve_length(lists))
+        return OptimizedPair(self, solution, lists, positions)
+
+    def _draw(
+        self,
+        solution: OptimizedSolution,
+        lists: list[list],
+        positions: list[dict],
+        draws: Randomness,
+        key: Any,
+        seed: Any,
+    ) -> Interleaving:
         u = draws.uniforms(solution.n_uniforms)
         if solution.formulation == "lists":
             items, teams, ranks = solution.sampler.sample_record(u, positions)
@@ -509,3 +541,43 @@ def _inverse_sign(ranks_a: Sequence[float], ranks_b: Sequence[float], approximat
         return float(approximate > 0) - float(approximate < 0)
     exact = sum(Fraction(1, int(a)) for a in ranks_a) - sum(Fraction(1, int(b)) for b in ranks_b)
     return float(exact > 0) - float(exact < 0)
+
+
+class OptimizedPair:
+    """:class:`Optimized`'s distribution bound to one pair of rankings (``for_rankings``).
+
+    Attributes
+    ----------
+    method
+        The :class:`Optimized` configuration it was solved for (credit its records with it).
+    solution
+        The :class:`~interleave.methods.optimized_sampler.OptimizedSolution` it draws from.
+    rankings
+        The two rankings, as checked lists.
+    """
+
+    __slots__ = ("_positions", "method", "rankings", "solution")
+
+    def __init__(
+        self,
+        method: Optimized,
+        solution: OptimizedSolution,
+        lists: list[list],
+        positions: list[dict],
+    ) -> None:
+        self.method = method
+        self.solution = solution
+        self.rankings = lists
+        self._positions = positions
+
+    def interleave(
+        self, *, key: str | int | None = None, seed: int | None = None, rng: Any = None
+    ) -> Interleaving:
+        """One request's list, as ``method.interleave(rankings, key=, seed=, rng=)`` gives it."""
+        draws = Randomness.resolve(key, seed, rng)
+        return self.method._draw(self.solution, self.rankings, self._positions, draws, key, seed)
+
+    def __repr__(self) -> str:
+        return (
+            f"OptimizedPair({self.method!r}, rankings of lengths {tuple(map(len, self.rankings))})"
+        )

@@ -619,3 +619,30 @@ def test_credit_batch_from_columns_reads_ranks_and_lengths():
     credits = method.credit_batch(batch, clicks)
     np.testing.assert_allclose(credits.scores, [[1.0, 1 / 3], [1 / 2, 1.0]], rtol=1e-15)
     assert credits.preferences[:, 0, 1].tolist() == [1.0, -1.0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 12), min_size=2, max_size=6, unique=True),
+    st.randoms(use_true_random=False),
+    st.sampled_from(["lists", "flow"]),
+    st.lists(st.one_of(st.text(max_size=6), st.integers(-(2**40), 2**40)), min_size=1, max_size=5),
+)
+def test_a_bound_pair_draws_what_interleave_draws(a, shuffle, formulation, keys):
+    b = list(a)
+    shuffle.shuffle(b)
+    method = Optimized(length=len(a), formulation=formulation, relax=True)
+    pair = method.for_rankings([a, b])
+    for key in keys:
+        assert pair.interleave(key=key, seed=11) == method.interleave([a, b], key=key, seed=11)
+    assert pair.interleave(rng=3) == method.interleave([a, b], rng=3)
+    record = pair.interleave(key="r", seed=1)
+    assert method.credit(record, [0]) == method.credit(
+        method.interleave([a, b], key="r", seed=1), [0]
+    )
+
+
+def test_a_bound_pair_refuses_a_seed_without_a_key():
+    pair = Optimized(length=2).for_rankings([[1, 2], [2, 1]])
+    with pytest.raises(InvalidArgument, match="key"):
+        pair.interleave(seed=3)
