@@ -16,7 +16,7 @@ from benchmarks._anchors import load_mpkato, load_pyclick
 from benchmarks.clicks_speed import SAMPLE
 
 # The smallest timings that still run every path: a median of 2-3 samples of a few calls.
-TINY = {"min_time": 0.002, "repeat": 3, "tail_calls": 20}
+TINY = {"min_time": 0.002, "repeat": 1, "tail_calls": 20}
 ABSENT = "anchors removed by this test"
 
 
@@ -37,10 +37,8 @@ def _part(rows, part):
 def test_every_method_size_and_call_is_timed_beside_mpkato(tmp_path):
     if load_mpkato()[0] is None:
         pytest.skip(f"mpkato/interleaving is not available: {load_mpkato()[1]}")
-    sizes = (
-        10,
-        100,
-    )  # n = 1000 adds seconds of mpkato's Team-Draft; the absent-anchors test has it
+    # n = 1000 adds seconds of mpkato's Team-Draft: the absent-anchors test covers it.
+    sizes = (10, 100)
     rows, figures = speed.run(quick=True, sizes=sizes, parts=("call", "batch"), **TINY)
     calls = _part(rows, "call vs mpkato")
     assert {(row["case"], row["n"]) for row in calls} == _expected_cases(sizes)
@@ -85,11 +83,17 @@ def test_every_method_size_and_call_is_timed_beside_mpkato(tmp_path):
 def test_without_the_anchors_no_ratio_is_made_and_each_row_says_why(monkeypatch):
     monkeypatch.setattr(speed, "load_mpkato", lambda: (None, ABSENT))
     monkeypatch.setattr(speed, "load_pyclick", lambda: (None, ABSENT))
+    sizes = (10, 1000)  # n = 100 is covered above (its Optimized solve takes a second)
     rows, _ = speed.run(
-        quick=True, parts=("call", "clicks", "sequential"), n_train=300, n_test=200, **TINY
+        quick=True,
+        sizes=sizes,
+        parts=("call", "clicks", "sequential"),
+        n_train=300,
+        n_test=200,
+        **TINY,
     )
     calls = _part(rows, "call vs mpkato")
-    assert {(row["case"], row["n"]) for row in calls} == _expected_cases(speed.SIZES)
+    assert {(row["case"], row["n"]) for row in calls} == _expected_cases(sizes)
     for row in calls:
         assert (row["incumbent"], row["ratio"], row["meets"], row["target"]) == ("-",) * 4, row
         assert f"mpkato absent: {ABSENT}" in row["note"], row
@@ -98,11 +102,10 @@ def test_without_the_anchors_no_ratio_is_made_and_each_row_says_why(monkeypatch)
 
     clicks = _part(rows, "click model vs PyClick")
     if SAMPLE.is_dir():
-        assert len(clicks) == 2 * len(speed.CLICK_FAMILIES)  # fit and evaluate of each
+        assert {row["case"].split(" ")[0] for row in clicks} == set(speed.CLICK_FAMILIES)
         for row in clicks:
             assert (row["ratio"], row["incumbent"]) == ("-", "-"), row
             assert f"PyClick absent: {ABSENT}" in row["note"]
-            assert row["ours"] > 0
     else:
         assert len(clicks) == 1
         assert clicks[0]["case"].startswith("skipped: the Yandex sample")
@@ -122,12 +125,18 @@ def test_click_models_are_timed_per_iteration_beside_pyclick():
         quick=True, parts=("clicks",), n_train=200, n_test=100, repeat=2, click_workers=1
     )
     clicks = _part(rows, "click model vs PyClick")
-    assert len(clicks) == 2 * len(speed.CLICK_FAMILIES)
+    units = {row["case"]: row["unit"] for row in clicks}
+    # A whole fit and an evaluation of each model; EM models also per iteration.
+    em = {"PBM EM(2)", "UBM EM(2)", "DBN EM(1)"}
+    assert len(clicks) == 2 * len(speed.CLICK_FAMILIES) + len(em)
+    assert {units[f"{label} per EM iteration"] for label in em} == {"s/iteration"}
+    assert units["SDBN (closed form) fit"] == "s/fit"
     for row in clicks:
-        assert row["ours"] > 0
         assert row["incumbent"] > 0
+        if row["ratio"] == "-":  # only an EM slope lost in timing noise has none
+            assert row["unit"] == "s/iteration"
+            assert "lost in timing noise" in row["note"]
+            continue
+        assert row["ours"] > 0
         assert row["ratio"] == pytest.approx(row["ours"] / row["incumbent"])
         assert row["target"] == speed.TARGET
-    units = {row["case"]: row["unit"] for row in clicks}
-    assert units["PBM EM(2) fit"] == "s/iteration"  # EM compared per iteration
-    assert units["SDBN (closed form) fit"] == "s/fit"
