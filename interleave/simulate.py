@@ -415,7 +415,12 @@ class World:
         return float(clicks.any(axis=1).mean())
 
     def requests(self, n_requests: int) -> Requests:
-        """The first ``n_requests`` requests of this world (the same for every strategy)."""
+        """The ``n_requests`` requests of a run of that length (the same for every strategy).
+
+        Drawn in one vectorised pass per call, so runs of different lengths get different
+        streams: ``requests(1000)`` is not the start of ``requests(5000)``. To compare budgets on
+        the same users, draw the longest once and slice it.
+        """
         n_requests = check_int("n_requests", n_requests, minimum=1, maximum=_MAX_REQUESTS)
         arrivals = rng_for(self.seed, "requests")
         users = self.population.draw_users(n_requests, rng=arrivals)
