@@ -479,6 +479,7 @@ class ShadowState:
     direction: int
     interval: tuple[float, float] = (-math.inf, math.inf)  # win rate, intersected over looks
     stopped_at: int | None = None  # requests seen (failed ones included) when the test stopped
+    unhealthy_at: int | None = None  # requests seen when the error rate last crossed the limit
 
     @property
     def n_requests(self) -> int:
@@ -540,7 +541,11 @@ class Shadow:
             direction = 1 if sequential.data.n_wins > sequential.data.n_losses else -1
             stopped_at = state.n_requests + len(look)
         interval = intersect(state.interval, sequential.confidence_interval())
-        return ShadowState(state.counts.merge(batch), sequential, direction, interval, stopped_at)
+        counts = state.counts.merge(batch)
+        unhealthy_at = None
+        if self._unhealthy(counts):  # since when: the look it crossed, kept while it stays over
+            unhealthy_at = state.unhealthy_at or counts.n_requests
+        return ShadowState(counts, sequential, direction, interval, stopped_at, unhealthy_at)
 
     @staticmethod
     def counts_of(look: Any) -> ShadowCounts:
@@ -570,7 +575,7 @@ class Shadow:
             len(look),
             int((~ok).sum()),
             int(np.asarray(look.n_clicks).sum()),
-            int(np.asarray(look.counterfactual_clicks).sum()),
+            int(np.asarray(look.counterfactual_clicks)[ok].sum()),  # lists the candidate made
             frozenset(np.unique(look.requests.user).tolist()),
         )
 
@@ -578,13 +583,13 @@ class Shadow:
         """The mergeable counts."""
         return state.counts
 
-    def _unhealthy(self, state: ShadowState) -> bool:
-        n = state.n_requests
-        return n >= 100 and state.counts.n_errors / n > self.max_error_rate
+    def _unhealthy(self, counts: ShadowCounts) -> bool:
+        n = counts.n_requests
+        return n >= 100 and counts.n_errors / n > self.max_error_rate
 
     def decision(self, state: ShadowState) -> str:
         """Unhealthy, or what the counterfactual clicks say (ship, keep, keep collecting)."""
-        if self._unhealthy(state):
+        if self._unhealthy(state.counts):
             return UNHEALTHY
         if state.sequential.decision is not Decision.REJECT:
             return CONTINUE
@@ -621,7 +626,7 @@ class Shadow:
             n_candidate_requests=0,
             n_candidate_users=0,
             n_clicks=state.counts.n_clicks,
-            requests_to_decide=(n if decision == UNHEALTHY else state.stopped_at),
+            requests_to_decide=(state.unhealthy_at if decision == UNHEALTHY else state.stopped_at),
             thresholds=(("alpha", self.test.alpha), ("max_error_rate", self.max_error_rate)),
             evidence=(
                 ("users", len(state.counts.users)),

@@ -9,7 +9,7 @@ from scipy import stats
 from interleave.errors import InvalidArgument
 from interleave.simulate import World
 from strategies.ab import AB, SAMPLE_RATIO_MISMATCH
-from strategies.protocol import CONTINUE
+from strategies.protocol import CONTINUE, KEEP_PRODUCTION
 
 
 def test_the_split_sends_the_seed_share_to_the_candidate():
@@ -107,3 +107,54 @@ def _rows(look, index):
         look.candidate_items[index],
         look.counterfactual_clicks[index],
     )
+
+
+def _synthetic_look(ab, users, clicks_of_arm):
+    # A look built by hand: routing by the strategy, clicks by the arm (no click model).
+    from interleave.simulate import Look, Requests
+
+    n = len(users)
+    ids = np.arange(n, dtype=np.int64)
+    arms = ab.route(ab.start(), [f"req_{i}" for i in range(n)], users)
+    items = np.zeros((n, 1), dtype=np.int64)
+    return Look(
+        Requests(ids, users, np.zeros(n, dtype=np.int64), ids.astype(float)),
+        arms,
+        clicks_of_arm(arms),
+        np.zeros(n, dtype=bool),
+        np.zeros(n),
+        np.full(n, -1, dtype=np.int8),
+        items,
+        items,
+        np.zeros(n, dtype=np.int64),
+    )
+
+
+def test_a_candidate_never_clicked_against_a_production_always_clicked_is_decided():
+    # Both arms at a boundary (0/n and n/n): the impression-level proportions used to have zero
+    # variance and never stopped; now production is kept at the first look each arm has 30.
+    ab = AB(seed=4, analysis="impression", candidate_share=0.5)
+    look = _synthetic_look(ab, np.arange(400, dtype=np.int64), lambda arms: 1 - arms)
+    state = ab.start()
+    for part in np.array_split(np.arange(400), 40):
+        state = ab.update(state, _rows(look, part))
+    verdict = ab.verdict(state)
+    assert verdict.decision == KEEP_PRODUCTION
+    assert verdict.estimate == -1.0
+    assert -1.0 <= verdict.low <= verdict.high < 0.0
+    assert verdict.requests_to_decide <= 100  # the first looks with 30 requests in each arm
+
+
+def test_a_candidate_nobody_clicks_is_kept_out_by_the_per_user_analysis():
+    # The default analysis: users stay in their arm and make 5 requests each; production's users
+    # click 30% of theirs, nobody clicks the candidate's lists (per-user CTR 0 for every user).
+    ab = AB(seed=4, assignment="user", candidate_share=0.5)
+    users = np.repeat(np.arange(200, dtype=np.int64), 5)
+    coins = np.random.default_rng(4).random(len(users)) < 0.3
+    look = _synthetic_look(ab, users, lambda arms: ((arms == 0) & coins).astype(np.int64))
+    state = ab.start()
+    for part in np.array_split(np.arange(len(users)), 20):
+        state = ab.update(state, _rows(look, part))
+    verdict = ab.verdict(state)
+    assert verdict.decision == KEEP_PRODUCTION
+    assert verdict.high < 0.0

@@ -145,3 +145,25 @@ def test_requests_to_decide_count_the_requests_the_candidate_failed_on():
     assert verdict.requests_to_decide is not None
     assert verdict.requests_to_decide % 100 == 0  # a look boundary, in requests seen
     assert result.state.sequential.n_stopped < verdict.requests_to_decide  # failures left out
+
+
+@pytest.mark.parametrize("look_every", [1, 25])
+def test_a_candidate_failing_on_every_request_is_unhealthy_from_the_hundredth_request(look_every):
+    # Shadow's guardrail on errors is a count against a threshold, not an interval, so it has no
+    # zero-variance hole: every request failing is unhealthy at the first look with 100 requests,
+    # and says so from then on with the request count where it became unhealthy.
+    world = World.build(n_users=200, seed=5, candidate_error_rate=1.0)
+    result = world.run(Shadow(seed=5), 1_000, look_every=look_every)
+    verdict = result.verdict
+    assert verdict.decision == UNHEALTHY
+    assert verdict.requests_to_decide == 100
+    assert verdict.n_requests == 1_000
+    assert dict(verdict.evidence)["error_rate"] == 1.0
+    # Nothing the candidate answered, so nothing to compare: the counterfactual test never moved.
+    assert dict(verdict.evidence)["wins"] == dict(verdict.evidence)["losses"] == 0
+    assert verdict.pvalue == 1.0
+
+
+def test_the_health_check_waits_for_a_hundred_requests():
+    world = World.build(n_users=200, seed=5, candidate_error_rate=1.0)
+    assert world.run(Shadow(seed=5), 99, look_every=1).verdict.decision != UNHEALTHY
