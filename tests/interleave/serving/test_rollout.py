@@ -370,9 +370,14 @@ def test_canary_reads_candidate_failures_on_its_arm_only():
         shown = exp.serve(i, ([1, 2, 3], None), user=f"user-{i}", at=float(i))
         exp.close(shown.impression_id, at=float(i))
         arms.append(shown.arm)
+    # Every candidate request fails: the guardrail rolls back, and the stage's error counts stop
+    # at the look that decided (everyone is served production after it).
+    assert exp.state.outcome == "roll back"
+    decided = exp.state.decided_at
     errors = exp.state.stage_errors
-    assert (errors.n_successes_a, errors.n_trials_a) == (0, arms.count("production"))
-    assert errors.n_successes_b == errors.n_trials_b == arms.count("candidate") > 0
+    assert (errors.n_successes_a, errors.n_trials_a) == (0, arms[:decided].count("production"))
+    assert errors.n_successes_b == errors.n_trials_b == arms[:decided].count("candidate") > 0
+    assert arms[decided:] == ["production"] * (40 - decided)
     assert exp.result().n_candidate_failures == 40
 
 
