@@ -515,6 +515,33 @@ def error_curves(
     return binary_error(estimate, truth), binary_error(estimate, truth, undecided=0.5)
 
 
+def wrong_pairs(
+    sums: np.ndarray, counts: np.ndarray, truth: np.ndarray, features: Sequence[int]
+) -> list[list[str]]:
+    """Per click model and checkpoint, the pairs wrong in at least half of the repetitions.
+
+    Each as ``"i-j (share%)"`` with the rankers' feature ids: which pairs make up the error.
+    """
+    cumulative = np.cumsum(sums, axis=-1)  # (models, reps, pairs, checkpoints)
+    n_rankers = truth.shape[0]
+    pairs = list(combinations(range(n_rankers), 2))
+    true_sign = np.array([np.sign(truth[i, j] - 0.5) for i, j in pairs])
+    wrong = np.sign(cumulative) != true_sign[None, None, :, None]
+    share = wrong.mean(axis=1)  # (models, pairs, checkpoints)
+    out = []
+    for c in range(share.shape[0]):
+        per_checkpoint = []
+        for k in range(share.shape[2]):
+            often = [
+                f"{features[i]}-{features[j]} ({share[c, p, k]:.0%})"
+                for p, (i, j) in enumerate(pairs)
+                if share[c, p, k] >= 0.5
+            ]
+            per_checkpoint.append(often)
+        out.append(per_checkpoint)
+    return out
+
+
 # -- the suite ----------------------------------------------------------------------------------
 
 
@@ -558,6 +585,7 @@ def _rows_for(
     spec: MethodSpec,
     strict: np.ndarray,
     coin: np.ndarray,
+    often_wrong: list[list[list[str]]],
     points: Sequence[int],
     headline: int,
     prefix: str,
@@ -576,6 +604,7 @@ def _rows_for(
                 "e_bin": float(values.mean()),
                 "e_bin_se": float(values.std(ddof=1) / math.sqrt(n_reps)) if n_reps > 1 else 0.0,
                 "e_bin_coin": float(coin[c, :, k].mean()),
+                "wrong_in_half_the_repetitions": ", ".join(often_wrong[c][k]) or "none",
             }
             published = PUBLISHED.get(spec.family, {}).get(n, {}).get(model)
             if published is not None:
@@ -679,7 +708,11 @@ def run(
             if (spec.label, features) not in results:
                 continue
             strict, coin = error_curves(*results[spec.label, features], truth)
+            often_wrong = wrong_pairs(*results[spec.label, features], truth, features)
             panels.setdefault(f"features {ids}", {})[spec.label] = strict
-            for row in _rows_for(spec, strict, coin, points, headline, prefix, base):
+            rows_of_method = _rows_for(
+                spec, strict, coin, often_wrong, points, headline, prefix, base
+            )
+            for row in rows_of_method:
                 (rows if row["impressions"] == headline else curve_rows).append(row)
     return rows + curve_rows, {"fidelity.png": _figure(panels, points, data)}

@@ -175,6 +175,17 @@ def test_binary_error_on_a_tied_truth():
     assert float(fidelity.binary_error(fidelity.truth_matrix([0.4, 0.3]), truth)) == 1.0
 
 
+def test_wrong_pairs_names_the_pairs_wrong_in_half_the_repetitions():
+    truth = fidelity.truth_matrix([0.4, 0.3, 0.2])  # 0 > 1 > 2: every pair's outcome should be > 0
+    # (models, repetitions, pairs (0,1), (0,2), (1,2), checkpoints): 1 model, 2 reps, 2 checkpoints.
+    sums = np.zeros((1, 2, 3, 2))
+    sums[0, 0, :, 0] = [1.0, 1.0, -1.0]  # repetition 0: pair (1,2) wrong at the first checkpoint
+    sums[0, 1, :, 0] = [1.0, -2.0, 1.0]  # repetition 1: pair (0,2) wrong
+    sums[0, 1, :, 1] = [0.0, 3.0, 0.0]  # ... and right once the second checkpoint adds to it
+    named = fidelity.wrong_pairs(sums, np.ones((2, 3, 2)), truth, (7, 8, 9))
+    assert named == [[["7-9 (50%)", "8-9 (50%)"], ["8-9 (50%)"]]]
+
+
 def test_estimate_from_pair_sums():
     # Pairs of 3 rankers: (0,1), (0,2), (1,2). Outcomes summed per pair, with counts.
     sums = np.array([3.0, -1.0, 0.0])
@@ -267,6 +278,7 @@ def test_smoke_rows_and_figure(smoke_result):
     assert len(headline) == 2 * len(fidelity.CLICK_MODELS)
     assert {r["impressions"] for r in headline} == {500}
     assert all(0.0 <= r["e_bin"] <= 1.0 and r["repetitions"] == 4 for r in headline)
+    assert all(r["wrong_in_half_the_repetitions"] for r in headline)
     published = {(r["method"], r["click_model"]): r.get("published_e_bin") for r in headline}
     assert published[("TeamDraft (common prefix)", "perfect")] == 0.134
     assert published[("TeamDraft multileave", "informational")] == 0.177
