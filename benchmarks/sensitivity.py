@@ -30,7 +30,10 @@ three steps per world and strategy:
    fixed stage: 5% or 50% of users by canary's MD5 buckets, the rest on production): at a request
    count ``n``, the per-user CTR difference, each arm's per-user variance and its users, averaged
    over the disjoint blocks of ``n`` requests in the pilot (at most 32), because all three change
-   with ``n`` as heavy users give way to light ones;
+   with ``n`` as heavy users give way to light ones. A canary pilot is 4 streams of half the
+   length, each with its own canary users: one draw of 5% of the users is too few to estimate
+   the difference a random draw shows (and a single draw that happens to favour the candidate
+   would plan too few requests);
 2. **formula**: interleaving, ``interleave.stats.sample_size_sign_test`` (exact binomial, ties in
    the count), which counts requests; A/B and canary, the smallest ``n`` at which the users the
    world delivers reach ``interleave.stats.sample_size_two_means`` (users per arm for the
@@ -99,6 +102,7 @@ POWER_STRATEGIES = ("interleaving", "A/B", *(f"canary {f:.0%}" for f in CANARY_S
 PILOT = {"interleaving": (100_000, 20_000), "per-user": (1_000_000, 100_000)}
 REPLICATES = (100, 20)  # verification experiments per world and strategy (full, quick)
 MAX_BLOCKS = 32  # pilot blocks averaged at a request count
+CANARY_PILOT_STREAMS = 4  # canary pilots: streams of half the pilot length, own canary users
 SMALLEST_N = 100  # requests: the search starts here
 STREAM_CHUNK = 400_000  # requests per World.outcomes call when replicates share a stream
 # Published sensitivity at fixed power (REFERENCES §3): Bing needs 10^5-10^6 queries interleaved
@@ -306,29 +310,35 @@ class PerUserPilot:
         )
 
 
-def per_user_pilot(look: Look, n: int, n_users: int) -> PerUserPilot:
-    """The per-user comparison at ``n`` requests over the pilot's disjoint blocks of ``n``."""
-    blocks = max(1, min(MAX_BLOCKS, len(look) // n))
+def per_user_pilot(looks: list[Look], n: int, n_users: int) -> PerUserPilot:
+    """The per-user comparison at ``n`` requests over the pilot's disjoint blocks of ``n``.
+
+    Blocks are taken from the pilot streams in turn (at most ``MAX_BLOCKS``), so a canary pilot
+    averages over several draws of its canary users.
+    """
+    per_stream = min(len(look) for look in looks) // n
+    blocks = [(look, k) for k in range(max(1, per_stream)) for look in looks][:MAX_BLOCKS]
     parts = []
-    for k in range(blocks):
+    for look, k in blocks:
         a, b = _user_ctrs(look, slice(k * n, (k + 1) * n), n_users)
         if min(len(a), len(b)) < 2:
             parts.append((0.0, 0.0, 0.0, len(a), len(b)))
             continue
         parts.append((b.mean() - a.mean(), a.var(ddof=1), b.var(ddof=1), len(a), len(b)))
     mean = np.asarray(parts, dtype=float).mean(axis=0)
-    return PerUserPilot(n, blocks, *map(float, mean))
+    return PerUserPilot(n, len(blocks), *map(float, mean))
 
 
-def requests_for_power(look: Look, n_users: int) -> tuple[PerUserPilot, bool]:
+def requests_for_power(looks: list[Look], n_users: int) -> tuple[PerUserPilot, bool]:
     """The smallest request count the pilot says reaches 95% power (or the pilot's length).
 
     A geometric grid finds the first count that reaches it; bisection narrows it to 1%.
     """
-    grid = np.unique(np.geomspace(SMALLEST_N, len(look), 24).astype(int))
+    longest = min(len(look) for look in looks)
+    grid = np.unique(np.geomspace(SMALLEST_N, longest, 24).astype(int))
     low = None
     for n in grid.tolist():
-        pilot = per_user_pilot(look, n, n_users)
+        pilot = per_user_pilot(looks, n, n_users)
         if pilot.reached():
             break
         low = n
@@ -336,7 +346,7 @@ def requests_for_power(look: Look, n_users: int) -> tuple[PerUserPilot, bool]:
         return pilot, False
     high = pilot
     while low is not None and high.n - low > max(1, high.n // 100):
-        middle = per_user_pilot(look, (low + high.n) // 2, n_users)
+        middle = per_user_pilot(looks, (low + high.n) // 2, n_users)
         if middle.reached():
             high = middle
         else:
@@ -400,8 +410,23 @@ def power_one_world(task: tuple[str, int, int, bool, int | None, int | None]) ->
     for name in POWER_STRATEGIES:
         kind = "interleaving" if name == "interleaving" else "per-user"
         cap = min(PILOT[kind][1 if quick else 0], max_requests or math.inf)
-        look = fresh_stream(world, "pilot", name).outcomes(power_strategy(name, seed=seed), cap)
         row: dict[str, Any] = {"pilot_requests": cap, "replicates": replicates}
+        if name.startswith("canary"):
+            # One canary pilot draws one set of canary users: average over several, each
+            # stream half as long (the longest count it can find).
+            cap = row["pilot_requests"] = cap // 2
+            looks = [
+                fresh_stream(world, "pilot", name, k).outcomes(
+                    power_strategy(name, seed=CANARY_PILOT_STREAMS * seed + k), cap
+                )
+                for k in range(CANARY_PILOT_STREAMS)
+            ]
+        else:
+            looks = [
+                fresh_stream(world, "pilot", name).outcomes(power_strategy(name, seed=seed), cap)
+            ]
+        row["pilot_streams"] = len(looks)
+        look = looks[0]
         if name == "interleaving":
             wins, losses = int((look.preference > 0).sum()), int((look.preference < 0).sum())
             tie_rate = 1 - (wins + losses) / len(look)
@@ -415,7 +440,7 @@ def power_one_world(task: tuple[str, int, int, bool, int | None, int | None]) ->
                 n = size.n_comparisons
             reached = n is not None and n <= cap
         else:
-            pilot, reached = requests_for_power(look, n_users)
+            pilot, reached = requests_for_power(looks, n_users)
             n = pilot.n
             row.update(
                 pilot_difference=pilot.difference,
@@ -469,6 +494,7 @@ def power_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "worlds": len(mine),
                 "reached": len(found),
                 "pilot_requests": max(o["pilot_requests"] for o in outcomes),
+                "pilot_streams": max(o["pilot_streams"] for o in outcomes),
             }
             if found:
                 row.update(
