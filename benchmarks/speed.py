@@ -6,35 +6,42 @@ sides, so a ratio never divides by a number measured elsewhere (issue 12, "Hones
 - **call vs mpkato**: ``interleave`` and ``credit`` of every method at n = 10, 100 and 1000 (two
   rankings of n items sharing half, the second shuffled; the multileaver: five rankings of n drawn
   from 3n; clicks on 3 positions), and mpkato/interleaving's counterpart on the same rankings and
-  click positions. Both sides go through their public call: ours ``method.interleave(rankings,
-  key=..., seed=...)`` with a fresh request key per call (validation, keyed randomness, the full
-  record), mpkato's ``interleave()`` on an object bound to the rankings beforehand, drawing from
-  numpy's global state; credit is ours ``method.credit(record, clicks)`` and mpkato's
-  ``Method.evaluate(shown, clicks)`` (scores and who beat whom: what our ``Credit`` holds), each
-  on a list its own side showed. ``ours``/``incumbent`` are medians of CPU time per call
-  (``speed_interleave.side_by_side``: samples of ours and mpkato's taken in alternation, so load
-  on the shared machine is not counted); ``*_p99`` is the 99th percentile of the wall time of
-  single calls (also alternated), given where 1000 calls (200 with ``--quick``) are cheap. A call
-  that takes over half a second is timed once. ``ratio`` = ours / mpkato: at or below 1 meets the
-  target of issue 7.
+  click positions. Both sides go through their public call after the same warm-up: ours
+  ``method.interleave(rankings, key=..., seed=...)`` with a fresh request key per call
+  (validation, keyed randomness, the full record), mpkato's ``interleave()`` on an object bound to
+  the rankings beforehand, drawing from numpy's global state; credit is ours
+  ``method.credit(record, clicks)`` and mpkato's ``Method.evaluate(shown, clicks)`` (scores and
+  who beat whom: what our ``Credit`` holds), each on a list its own side showed.
+  ``ours``/``incumbent`` are medians of CPU time per call (``speed_interleave.side_by_side``:
+  samples of ours and mpkato's taken in alternation; CPU time, so waiting for a core on the
+  shared machine is not counted). ``*_p99`` is the 99th percentile of the wall time of single
+  calls (alternated too), where 1000 calls (200 with ``--quick``) are cheap: it does count the
+  waiting, so on a loaded machine a scheduler slice (~4 ms) shows up in it; read it beside the
+  load row. A call over half a second is timed once. ``ratio`` = ours / mpkato: at or below 1
+  meets the target of issue 7.
 - **batch**: impressions per second of ``interleave_batch`` and of ``credit_batch`` (n = 10,
   random clicks on 20% of the shown positions), CPU time, median of 3 calls (1 with ``--quick``),
-  and how many times a loop of the per-call path that is.
-- **click model vs PyClick**: fit and evaluation of SDBN, DCM (closed form), PBM, UBM (EM) and DBN
-  (EM, 1 iteration: PyClick's takes about 2 minutes per iteration) on the Yandex WSCD 2012 sample,
-  ours and PyClick's from ``../shared/anchors``, through ``benchmarks.clickmodels``' own
-  measurement (``ours_run``: median of whole fits; ``pyclick_run``: one fit, PyClick's
-  ``LogLikelihood`` + ``Perplexity``); EM fits compared per iteration.
+  and how many times a loop of the per-call path that is. No incumbent has a batch path.
+- **click model vs PyClick**: fit and evaluation of SDBN, DCM (closed form), PBM, UBM (EM(3)) and
+  DBN (EM(1): PyClick's takes about 2 minutes per iteration on the whole sample) on the Yandex
+  WSCD 2012 sample, ours and PyClick's from ``../shared/anchors``, through
+  ``benchmarks.clickmodels``' own measurements (``ours_run``: medians of whole fits, and the cost
+  per EM iteration as the slope between EM(1) and EM(11) fits; ``pyclick_run``: one fit, and
+  PyClick's ``LogLikelihood`` + ``Perplexity`` passes), in wall time; PyClick's fits run two at a
+  time in worker processes after ours.
 - **sequential update**: one ``state.update(...)`` of every sequential test, a state's restart
-  through JSON, and a new group-sequential look (``benchmarks.stats_speed``'s measurements).
+  through JSON, and a new group-sequential look (``benchmarks.stats_speed``'s measurements:
+  medians of wall time). Neither incumbent has sequential tests.
 
 Where ``../shared/anchors`` (or the data) is absent the rows say so and carry no ratio. The plot
-``speed.png`` shows ours / mpkato per call against n. Run: ``python -m benchmarks speed``
-(``--quick`` for a smoke run, about a minute).
+``speed.png`` shows ours / mpkato per call against n. The last row records the load and whether
+the optional compiled merge (``interleave._speedups``) was present. Run:
+``python -m benchmarks speed`` (``--quick`` for a smoke run, about a minute).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import multiprocessing
 import os
@@ -733,11 +740,14 @@ def run(
         rows += _click_rows(seed, click_sizes, repeat or (3 if quick else 5), click_workers)
     if "sequential" in parts:
         rows += _sequential_rows(timing)
+    # The optional compiled merge (interleave/_speedups.c) changes the per-call numbers: say which.
+    compiled = importlib.util.find_spec("interleave._speedups") is not None
     rows.append(
         {
             "part": "machine",
             "case": f"load average (1 min) at start {load_start:.1f}, at end "
-            f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} CPUs; seed {seed}",
+            f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} CPUs; seed {seed}; compiled fast "
+            f"path interleave._speedups {'present' if compiled else 'absent (pure Python)'}",
         }
     )
     return rows, {"speed.png": _figure(rows)}
