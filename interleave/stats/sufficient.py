@@ -38,8 +38,9 @@ GrowthBook does; sample variance with ``ddof=1`` for means), so their validity i
 (Waudby-Smith et al. 2023, asymptotic confidence sequences). A proportion at 0/n or n/n has a
 plug-in variance of 0; that arm counts with the largest Bernoulli variance, ``1 / (4 n)``, instead
 (so a candidate failing every request against a production that never fails is evidence, not
-"no variance"). Until both arms have trials, and for means until both arms have a positive
-estimated variance, the A/B statistic is 0: no evidence either way.
+"no variance"). Likewise a mean whose arm holds one value only (every canary user with a CTR of
+0) counts that arm with the sample variance of both arms' values together, not with 0. Until
+both arms have trials (two values each, for means) the A/B statistic is 0: no evidence either way.
 
 Ties under ``tie_policy='split'`` count as half a win and half a loss: they add 0 to ``s`` and 1 to
 ``v`` (a conservative variance), and the effect is the win share ``(wins + ties / 2) / n``. Under
@@ -618,26 +619,68 @@ class TwoMeans(_DifferenceOfMeans):
         mean_a = self.sum_a / safe_a
         mean_b = self.sum_b / safe_b
         with np.errstate(over="ignore", invalid="ignore"):
-            var_a = np.maximum(self.sum_squares_a - safe_a * mean_a**2, 0.0) / (safe_a - 1)
-            var_b = np.maximum(self.sum_squares_b - safe_b * mean_b**2, 0.0) / (safe_b - 1)
+            centred_a = np.maximum(self.sum_squares_a - safe_a * mean_a**2, 0.0)
+            centred_b = np.maximum(self.sum_squares_b - safe_b * mean_b**2, 0.0)
+            var_a = centred_a / (safe_a - 1)
+            var_b = centred_b / (safe_b - 1)
+            # An arm whose values are all equal (to rounding) has no variance estimate: it counts
+            # with the variance of both arms together (see moments()).
+            flat_a = centred_a <= _FLAT * self.sum_squares_a
+            flat_b = centred_b <= _FLAT * self.sum_squares_b
+            n = safe_a + safe_b
+            grand = (self.sum_a + self.sum_b) / n
+            total = self.sum_squares_a + self.sum_squares_b
+            pooled = np.maximum(total - n * grand**2, 0.0) / (n - 1)
+            var_a = np.where(flat_a, pooled, var_a)
+            var_b = np.where(flat_b, pooled, var_b)
             variance = var_a / safe_a + var_b / safe_b
         variance = np.where(np.isfinite(variance), variance, 0.0)
         return np.where(ok, mean_b - mean_a, 0.0), np.where(ok, variance, 0.0)
 
     def moments(self) -> tuple[float, float]:
-        """``mean_b - mean_a`` and its variance; ``(0, 0)`` until each arm has two values."""
+        """``mean_b - mean_a`` and its variance; ``(0, 0)`` until each arm has two values.
+
+        Each arm adds its sample variance (ddof=1) over its size. An arm whose values are all
+        equal has a sample variance of 0, which says nothing about the metric's spread (five
+        canary users who all had a CTR of 0) and would make any difference look infinitely
+        precise; that arm counts with the sample variance of both arms' values together, the
+        variance under the null hypothesis that the arms do not differ (as a permutation test
+        reads it; for 0/1 values, the pooled ``p (1 - p)``).
+
+        Examples
+        --------
+        >>> difference, variance = TwoMeans(5, 0.0, 0.0, 5, 5.0, 5.0).moments()  # 0s vs 1s
+        >>> difference, round(variance, 6)  # each arm: the pooled 2.5 / 9, over 5
+        (1.0, 0.111111)
+        """
         n_a, n_b = self.n_a, self.n_b
         if n_a < 2 or n_b < 2:
             return 0.0, 0.0
         mean_a = self.sum_a / n_a
         mean_b = self.sum_b / n_b
         try:
-            var_a = max(self.sum_squares_a - n_a * mean_a * mean_a, 0.0) / (n_a - 1)
-            var_b = max(self.sum_squares_b - n_b * mean_b * mean_b, 0.0) / (n_b - 1)
+            centred_a = max(self.sum_squares_a - n_a * mean_a * mean_a, 0.0)
+            centred_b = max(self.sum_squares_b - n_b * mean_b * mean_b, 0.0)
+            var_a = centred_a / (n_a - 1)
+            var_b = centred_b / (n_b - 1)
+            if centred_a <= _FLAT * self.sum_squares_a or centred_b <= _FLAT * self.sum_squares_b:
+                n = n_a + n_b
+                grand = (self.sum_a + self.sum_b) / n
+                total = self.sum_squares_a + self.sum_squares_b
+                pooled = max(total - n * grand * grand, 0.0) / (n - 1)
+                if centred_a <= _FLAT * self.sum_squares_a:
+                    var_a = pooled
+                if centred_b <= _FLAT * self.sum_squares_b:
+                    var_b = pooled
         except OverflowError:  # pragma: no cover - floats give inf, not OverflowError
             return mean_b - mean_a, 0.0
         variance = var_a / n_a + var_b / n_b
         return mean_b - mean_a, variance if math.isfinite(variance) else 0.0
+
+
+# A centred sum of squares this small against the raw one is rounding: the values are all equal.
+# (Cancellation in sum(x^2) - n mean^2 leaves ~1e-16 of sum(x^2); real spread is far above 1e-12.)
+_FLAT = 1e-12
 
 
 # ------------------------------------------------------------------------------ CenteredSum

@@ -1,12 +1,16 @@
-"""Proportions at 0/n or n/n: the A/B variance must not collapse, so the tests can still decide.
+"""A/B data whose plug-in variance is 0: the tests must still decide, and not on chance.
 
-The defect: a candidate that fails on every request (error rate n/n) against a production that
-never fails (0/n) gave a Bernoulli variance of 0 in both arms, so the mixture SPRT saw "no
-evidence" and its always-valid interval was (-inf, inf): the canary's error guardrail could never
-fire in the most extreme failure. An arm at 0/n or n/n now counts with the largest variance a
-0/1 outcome can have, 1/4 per trial (its plug-in estimate is 0, which says nothing); arms
-strictly inside keep the plain Bernoulli variance p (1 - p) / n, so GrowthBook's reference numbers
-are unchanged, and the difference is still the plain p_b - p_a.
+Proportions at 0/n or n/n: a candidate that fails on every request (error rate n/n) against a
+production that never fails (0/n) gave a Bernoulli variance of 0 in both arms, so the mixture
+SPRT saw "no evidence" and its always-valid interval was (-inf, inf): the canary's error guardrail
+could never fire in the most extreme failure. An arm at 0/n or n/n now counts with the largest
+variance a 0/1 outcome can have, 1/4 per trial (its plug-in estimate is 0, which says nothing);
+arms strictly inside keep the plain Bernoulli variance p (1 - p) / n, so GrowthBook's reference
+numbers are unchanged, and the difference is still the plain p_b - p_a.
+
+Means with an arm whose values are all equal (five canary users with a CTR of 0): that arm's
+sample variance is 0, which made any difference look infinitely precise. It now counts with the
+sample variance of both arms' values together (the variance under "no difference").
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from interleave.stats import (
     Decision,
     GroupSequential,
     MixtureSPRT,
+    TwoMeans,
     TwoProportions,
     two_proportions_test,
 )
@@ -141,3 +146,58 @@ def test_the_fixed_horizon_test_at_opposite_boundaries_points_to_an_exact_test()
     # normal approximation is no guide with so few distinct outcomes; the error says what to use.
     with pytest.raises(InvalidArgument, match="exact test"):
         two_proportions_test(0, 300, 300, 300)
+
+
+# ------------------------------------------------------------------------------------ means
+
+
+def _means(a: list[float], b: list[float]) -> TwoMeans:
+    return TwoMeans(
+        len(a), float(sum(a)), float(sum(x * x for x in a)),
+        len(b), float(sum(b)), float(sum(x * x for x in b)),
+    )  # fmt: skip
+
+
+def test_means_that_never_vary_but_differ_are_evidence():
+    # Every production user had CTR 1, every candidate user CTR 0: both sample variances are 0.
+    # The pooled values (30 ones, 30 zeros) have variance 0.254: |z| = 7.7 past a boundary of 4.4.
+    state = MixtureSPRT().start(_means([1.0] * 30, [0.0] * 30))
+    assert state.decision is Decision.REJECT
+    interval = state.confidence_interval(0.95)
+    assert interval.high < 0.0
+
+
+def test_a_flat_small_arm_is_not_read_as_infinitely_precise():
+    # 20 canary users who all had CTR 0 against 380 production users with CTR 5% (19 of them 1):
+    # at a 5% click rate chance gives 20 zeros 36% of the time. With the flat arm's variance 0
+    # the z was 0.05 / sqrt(0.0475 / 380) = 4.5 past a boundary of 3.1: a false "worse".
+    data = _means([1.0] * 19 + [0.0] * 361, [0.0] * 20)
+    state = MixtureSPRT().start(data)
+    assert state.decision is Decision.CONTINUE
+    difference, variance = data.moments()
+    pooled = (19 - 400 * (19 / 400) ** 2) / 399  # both arms' values together, ddof=1
+    assert difference == pytest.approx(-19 / 380)
+    assert variance == pytest.approx((19 - 380 * (19 / 380) ** 2) / 379 / 380 + pooled / 20)
+
+
+values = st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0, 3.0]), min_size=2, max_size=30)
+
+
+@given(a=values, b=values)
+def test_mean_variances_inside_stay_welch_and_flat_arms_take_the_pooled_one(a, b):
+    data = _means(a, b)
+    difference, variance = data.moments()
+    pooled = float(np.var(a + b, ddof=1))
+
+    def arm(x):
+        spread = float(np.var(x, ddof=1))
+        return (pooled if len(set(x)) == 1 else spread) / len(x)
+
+    assert difference == pytest.approx(np.mean(b) - np.mean(a), abs=1e-12)
+    assert variance == pytest.approx(arm(a) + arm(b), rel=1e-9, abs=1e-12)
+    if len(set(a + b)) > 1:
+        assert variance > 0.0
+    stream = TwoMeans(*(np.array([getattr(data, f)]) for f in TwoMeans.__slots__))
+    difference_arr, variance_arr = stream.moments_arrays()
+    assert difference_arr[0] == pytest.approx(difference, abs=1e-12)
+    assert variance_arr[0] == pytest.approx(variance, rel=1e-9, abs=1e-15)
