@@ -148,7 +148,6 @@ def _document_values(model: ClickModel, sessions: pl.DataFrame, names: list[str]
     table = model.documents.select("query", "item", *names)
     shown = (
         sessions.select("query", "items")
-        .with_row_index("row")
         .explode("items")
         .rename({"items": "item"})
         .with_columns(pl.int_range(pl.len()).alias("cell"))
