@@ -105,8 +105,9 @@ class AB:
     min_users
         Users (requests, for the impression analysis) each arm needs before the test may stop.
         The A/B intervals estimate their variance, so their validity is asymptotic: with a
-        handful of users a CTR near 1 can show zero variance in an arm and a spuriously narrow
-        interval.
+        handful of users an arm's estimate can be far too small and the interval spuriously
+        narrow (an arm with no variance at all is handled in :mod:`interleave.stats`; the
+        small-arm rates left are measured in ``tests/interleave/stats/test_peeking.py``).
 
     Examples
     --------
