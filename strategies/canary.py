@@ -138,8 +138,10 @@ class Canary:
     min_stage_requests
         Canary requests a stage must serve before it may promote.
     min_stage_users
-        Users each arm needs in a stage before the guardrail acts at all (its intervals estimate
-        variances: with a handful of users they can be spuriously narrow).
+        Users each arm needs in a stage before the guardrail promotes, or rolls back on clicks
+        (the per-user CTR intervals estimate variances: with a handful of users they can be
+        spuriously narrow). A rollback on errors does not wait: errors are counted per request
+        and an arm without a variance estimate (every request failed) counts the largest one.
     test
         Supplies the always-valid intervals; ``None`` means a mixture SPRT at alpha 0.05.
 
@@ -236,12 +238,13 @@ class Canary:
         stage_pvalue = min(state.stage_pvalue, ctr.pvalue)
         error_difference, error_low, error_high = self._errors(stage_errors)
         n_requests = sum(all_counts.n_requests)
-        worse = interval.high < 0.0 or error_low > 0.0
+        errors_worse = error_low > 0.0
+        worse = interval.high < 0.0 or errors_worse
         not_worse = interval.low > -self.click_margin and error_high < self.error_margin
         enough = stage_counts.n_requests[1] >= self.min_stage_requests
         users = min(stage_counts.n_users_in(0), stage_counts.n_users_in(1))
         event = ROLL_BACK if worse else ("promote" if not_worse and enough else None)
-        if users < self.min_stage_users:
+        if users < self.min_stage_users and not errors_worse:
             event = None
         if event is None:
             return CanaryState(
