@@ -93,8 +93,9 @@ class Subject:
     """One interleaver configuration timed per call, and its mpkato counterpart.
 
     ``make(n)`` builds ours for lists of n items; ``incumbent`` is mpkato's class name (``None``:
-    mpkato has none, ``note`` says why); ``cold`` solves Optimized's distribution afresh on every
-    call (new item ids each call, so no cache answers).
+    mpkato has none, ``note`` says why); ``prepare(method, rankings)`` runs before any timing (the
+    solved Optimized solves its distribution there, as mpkato's constructor does); ``cold`` solves
+    Optimized's distribution afresh on every call (new item ids each call, so no cache answers).
     """
 
     label: str
@@ -103,6 +104,7 @@ class Subject:
     note: str = ""
     rankers: int = 2
     cold: bool = False
+    prepare: Callable[[Interleaver, list[list[int]]], Any] | None = None
 
     @property
     def calls(self) -> tuple[str, ...]:
@@ -145,6 +147,7 @@ def subjects() -> list[Subject]:
             "Optimized",
             f"distribution solved before timing; mpkato samples from its LP over "
             f"{MPKATO_OPTIMIZED_SAMPLE} lists solved in its constructor",
+            prepare=lambda method, lists: method.solve(lists),
         ),
         Subject(
             "Optimized (cold)",
@@ -358,6 +361,12 @@ def _subject_rows(
         ours = Side(lambda: method.interleave(fresh(), key=next(keys), seed=EXPERIMENT_SEED))
     else:
         ours = Side(lambda: method.interleave(lists, key=next(keys), seed=EXPERIMENT_SEED))
+    if subject.prepare is not None:
+        try:
+            subject.prepare(method, lists)
+        except InterleaveError as error:
+            ours.call = None
+            ours.why_not = f"ours refuses: {type(error).__name__}: {str(error)[:90]}"
     theirs = Side(None, f"mpkato absent: {why_absent}")
     if mpkato is not None:
         theirs.call, theirs.why_not = _incumbent_interleave(mpkato, subject, lists, n)
@@ -418,6 +427,20 @@ def _cpu_seconds(fn: Callable[[], Any], repeat: int) -> float:
     return statistics.median(samples)
 
 
+def _batch_seconds(
+    method: Interleaver, lists: list[list[int]], n_impressions: int, seed: int, repeat: int
+) -> dict[str, float]:
+    """Median CPU seconds of ``interleave_batch`` and of ``credit_batch`` on its output."""
+    batch = method.interleave_batch(lists, n_impressions, rng=seed)
+    clicks = (np.random.default_rng(seed).random(batch.shape) < 0.2) & batch.shown
+    return {
+        "interleave_batch": _cpu_seconds(
+            lambda: method.interleave_batch(lists, n_impressions, rng=seed), repeat
+        ),
+        "credit_batch": _cpu_seconds(lambda: method.credit_batch(batch, clicks), repeat),
+    }
+
+
 def _batch_rows(timing: Timing, seed: int, per_call: dict[str, float]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     batchable = [s for s in subjects() if not s.cold]
@@ -427,25 +450,18 @@ def _batch_rows(timing: Timing, seed: int, per_call: dict[str, float]) -> list[d
             lists = five_rankings(seed, BATCH_LENGTH)
         else:
             lists = rankings(BATCH_LENGTH, seed)
-        # Grow the batch until one interleave_batch call lasts a good share of min_time.
+        # Grow the batch until interleaving and crediting it last a good share of min_time.
         n_impressions = 1000
         while True:
-            start = time.process_time()
-            batch = method.interleave_batch(lists, n_impressions, rng=seed)
-            elapsed = time.process_time() - start
-            if elapsed >= timing.min_time / 2 or 4 * n_impressions * BATCH_LENGTH > BATCH_MAX_CELLS:
+            seconds = _batch_seconds(method, lists, n_impressions, seed, repeat=1)
+            if (
+                sum(seconds.values()) >= timing.min_time / 2
+                or 4 * n_impressions * BATCH_LENGTH > BATCH_MAX_CELLS
+            ):
                 break
             n_impressions *= 4
-        clicks = (np.random.default_rng(seed).random(batch.shape) < 0.2) & batch.shown
-        seconds = {
-            "interleave_batch": _cpu_seconds(
-                lambda m=method, r=lists, k=n_impressions: m.interleave_batch(r, k, rng=seed),
-                timing.batch_repeat,
-            ),
-            "credit_batch": _cpu_seconds(
-                lambda m=method, b=batch, c=clicks: m.credit_batch(b, c), timing.batch_repeat
-            ),
-        }
+        if timing.batch_repeat > 1:
+            seconds = _batch_seconds(method, lists, n_impressions, seed, timing.batch_repeat)
         for call, elapsed in seconds.items():
             per_second = n_impressions / elapsed
             single = per_call.get(case_name(subject.label, call.removesuffix("_batch")))
