@@ -300,8 +300,13 @@ def _call_row(subject: Subject, call: str, n: int, ours: Side, theirs: Side) -> 
 
 def _fresh_pairs(lists: list[list[int]]) -> Callable[[], list[list[int]]]:
     """Each call, the same rankings with new item ids (shifted), so no cached solution answers."""
-    offsets = itertools.count(1)
-    return lambda: [[x + 10**7 * next(offsets) for x in r] for r in lists]
+    offsets = itertools.count(10**7, 10**7)
+
+    def fresh() -> list[list[int]]:
+        offset = next(offsets)  # one per call: items shared by the rankings stay shared
+        return [[x + offset for x in r] for r in lists]
+
+    return fresh
 
 
 def _incumbent_interleave(

@@ -140,3 +140,45 @@ def test_click_models_are_timed_per_iteration_beside_pyclick():
         assert row["ours"] > 0
         assert row["ratio"] == pytest.approx(row["ours"] / row["incumbent"])
         assert row["target"] == speed.TARGET
+
+
+def test_a_row_has_a_ratio_only_where_both_sides_were_measured():
+    subject = speed.subjects()[0]
+    both = speed._call_row(
+        subject, "credit", 10, speed.Side(None, median=2e-6), speed.Side(None, median=4e-6)
+    )
+    assert both["ratio"] == pytest.approx(0.5)
+    assert both["meets"] is True
+    assert (both["ours"], both["incumbent"]) == (pytest.approx(2.0), pytest.approx(4.0))  # us
+    slower = speed._call_row(
+        subject, "credit", 10, speed.Side(None, median=5e-6), speed.Side(None, median=4e-6)
+    )
+    assert slower["meets"] is False
+    absent = speed._call_row(
+        subject,
+        "credit",
+        10,
+        speed.Side(None, median=2e-6),
+        speed.Side(None, "mpkato absent: no folder"),
+    )
+    assert (absent["incumbent"], absent["ratio"], absent["meets"]) == ("-", "-", "-")
+    assert absent["note"] == "mpkato absent: no folder"
+    refused = speed._call_row(
+        subject,
+        "credit",
+        1000,
+        speed.Side(None, "ours refuses: TooManyCandidates: ..."),
+        speed.Side(None, median=4e-6),
+    )
+    assert (refused["ours"], refused["ratio"]) == ("-", "-")
+    assert refused["note"].startswith("ours refuses")
+
+
+def test_cold_calls_get_new_item_ids_in_the_same_ranking_structure():
+    lists = [[1, 2, 3], [3, 1, 4]]
+    fresh = speed._fresh_pairs(lists)
+    first, second = fresh(), fresh()
+    assert set(first[0]).isdisjoint(second[0])  # no cached solution can answer the second
+    for pair in (first, second):
+        offset = pair[0][0] - 1
+        assert [[x - offset for x in r] for r in pair] == lists
