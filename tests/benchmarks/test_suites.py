@@ -238,3 +238,16 @@ def test_sequential_rows_and_aa_false_positive_rates():
         if "mean_share" in row:
             assert row["mean_share"] > 0
             assert row["n_fixed"] >= 1
+
+
+def test_replicates_are_separate_experiments_of_the_asked_length():
+    world = sensitivity.World.build(n_users=40, seed=5)
+    looks = list(sensitivity.replicate_looks(world, "A/B", 50, 3))
+    assert [len(look) for look in looks] == [50, 50, 50]
+    # Blocks of one stream: consecutive requests, none shared.
+    ids = np.concatenate([look.requests.request_id for look in looks])
+    assert len(np.unique(ids)) == 150
+    # A canary replicate draws its own canary users (a new routing seed and stream each).
+    canary = list(sensitivity.replicate_looks(world, "canary 50%", 400, 2))
+    chosen = [set(look.requests.user[look.arm == 1].tolist()) for look in canary]
+    assert chosen[0] != chosen[1]
