@@ -1,4 +1,5 @@
-"""The incumbents from ``../shared/anchors``, loaded for side-by-side timing only.
+"""The incumbents from ``../shared/anchors``, loaded for side-by-side timing only, and where
+the shared datasets (``../shared/data``) are.
 
 Never imported by the library. Each loader returns the incumbent's module, or ``None`` with the
 reason (printed by the benchmark, which then leaves the ratio column out) when the folder, or a
@@ -13,10 +14,17 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["ANCHORS", "load_mpkato", "load_pyclick"]
+__all__ = ["ANCHORS", "SHARED_DATA", "load_mpkato", "load_pyclick"]
 
 ANCHORS = Path(
     os.environ.get("INTERLEAVE_ANCHORS", Path(__file__).resolve().parents[2] / "shared" / "anchors")
+)
+
+#: The real datasets (LETOR, the Yandex click sample, ...); suites skip or fall back without them.
+SHARED_DATA = Path(
+    os.environ.get(
+        "INTERLEAVE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
 )
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks._anchors import SHARED_DATA
 from benchmarks._harness import median_seconds
 from interleave.clicks import (
     DBN,
@@ -45,12 +46,7 @@ from interleave.clicks import (
     read_pyclick_sessions,
 )
 
-SHARED = Path(
-    os.environ.get(
-        "INTERLEAVE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
-)
-SAMPLE = SHARED / "yandex_wscd2012_relpred_pyclick_sample"
+SAMPLE = SHARED_DATA / "yandex_wscd2012_relpred_pyclick_sample"
 
 # name -> (PyClick train seconds, test log-likelihood, test perplexity), REFERENCES §2.
 PYCLICK = {

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import gzip
 import math
-import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks._anchors import SHARED_DATA
 from benchmarks._progress import Progress
 from interleave import (
     Balanced,
@@ -68,12 +68,7 @@ from interleave.errors import InvalidArgument
 from interleave.keys import rng_for
 from interleave.metrics import ndcg
 
-SHARED = Path(
-    os.environ.get(
-        "INTERLEAVE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
-)
-LETOR = SHARED / "letor4_mq2008_partial"
+LETOR = SHARED_DATA / "letor4_mq2008_partial"
 TRAIN_FILES = ("S1.txt.gz", "S4.txt.gz")
 TEST_FILES = ("S5.txt.gz",)
 N_FEATURES = 46  # LETOR 4.0: 46 dense features per line (SOURCE.md)

@@ -302,6 +302,38 @@ class Interleaver(ABC):
             seed,
         )
 
+    def _plain_pair(
+        self, rankings: Any, key: Any, seed: Any, rng: Any
+    ) -> tuple[list, list, int] | None:
+        """``(a, b, length)`` when a request may take a fused two-list path, else ``None``.
+
+        That is two plain lists with a str or int key, an int (or no) seed and no ``rng``; the
+        fused function still declines ids it does not handle (see :mod:`interleave._fused`).
+        """
+        if (
+            rng is None
+            and (type(key) is str or type(key) is int)
+            and (type(seed) is int or seed is None)
+            and (type(rankings) is list or type(rankings) is tuple)
+            and len(rankings) == 2
+        ):
+            a, b = rankings
+            if type(a) is list and type(b) is list:
+                na, nb = len(a), len(b)
+                length = self.length
+                length = (na if na > nb else nb) if length is None else min(length, na + nb)
+                return a, b, length
+        return None
+
+    def _fused_record(
+        self, merged: tuple[tuple, tuple, tuple, tuple], a: list, b: list, key: Any, seed: Any
+    ) -> Interleaving:
+        """The record of a fused path's ``(items, teams, ranks_a, ranks_b)``."""
+        items, teams, ranks_a, ranks_b = merged
+        return Interleaving._from_checked_parts(
+            self.name, items, teams, (ranks_a, ranks_b), (len(a), len(b)), self.params(), key, seed
+        )
+
     @abstractmethod
     def _merge(
         self,

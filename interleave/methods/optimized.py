@@ -66,9 +66,6 @@ class TooManyCandidates(InvalidArgument):
     """The rankings have more candidate lists (or a larger prefix graph) than a bound allows."""
 
 
-_JUST_INT = frozenset({int})
-
-
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def _cached_solution(
     a_list: tuple,
@@ -408,11 +405,6 @@ class Optimized(Interleaver):
         ):
             self._check_record(interleaving)
         n_shown = len(interleaving.items)
-        if type(clicks) is list and set(map(type, clicks)) <= _JUST_INT:
-            positions = sorted(clicks)
-            in_range = not positions or (positions[0] >= 0 and positions[-1] < n_shown)
-            if in_range and len(set(positions)) == len(positions):
-                return self._credit(interleaving, tuple(positions))
         return self._credit(interleaving, click_positions(clicks, n_shown))
 
     def _merge(

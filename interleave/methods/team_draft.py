@@ -143,33 +143,13 @@ class TeamDraft(Interleaver):
         (:mod:`interleave._fused`, compiled where it was built) that gives exactly the general
         path's record.
         """
-        if (
-            rng is None
-            and (type(key) is str or type(key) is int)
-            and (type(seed) is int or seed is None)
-            and (type(rankings) is list or type(rankings) is tuple)
-            and len(rankings) == 2
-        ):
-            a, b = rankings
-            if type(a) is list and type(b) is list:
-                na, nb = len(a), len(b)
-                length = self.length
-                length = (na if na > nb else nb) if length is None else min(length, na + nb)
-                if length <= _MAX_DIGEST_COINS:
-                    coins = int.from_bytes(key_digest(seed, key), "little")
-                    merged = team_draft_two(a, b, length, self.common_prefix, coins)
-                    if merged is not None:
-                        items, teams, ranks_a, ranks_b = merged
-                        return Interleaving._from_checked_parts(
-                            "team_draft",
-                            items,
-                            teams,
-                            (ranks_a, ranks_b),
-                            (na, nb),
-                            self.params(),
-                            key,
-                            seed,
-                        )
+        pair = self._plain_pair(rankings, key, seed, rng)
+        if pair is not None and pair[2] <= _MAX_DIGEST_COINS:
+            a, b, length = pair
+            coins = int.from_bytes(key_digest(seed, key), "little")
+            merged = team_draft_two(a, b, length, self.common_prefix, coins)
+            if merged is not None:
+                return self._fused_record(merged, a, b, key, seed)
         return super().interleave(rankings, key=key, seed=seed, rng=rng)
 
     def _merge(

@@ -60,6 +60,7 @@ def listening_socket(host: str = "127.0.0.1", port: int = 8000) -> socket.socket
         raise InvalidArgument(msg) from None
     return sock
 
+
 METHODS = {"team_draft": TeamDraft, "balanced": Balanced, "probabilistic": Probabilistic}
 
 

@@ -558,6 +558,20 @@ class Experiment:
             self._close(due, now, "window")
         return len(due)
 
+    def _close_event(
+        self, impression_id: str, now: float, reason: str, **outcome: Any
+    ) -> dict[str, Any]:
+        """The stored event that credits one impression (``outcome``: what a replay applies)."""
+        return {
+            "v": EVENT_SCHEMA_VERSION,
+            "kind": "close",
+            "experiment": self.experiment_id,
+            "impression": impression_id,
+            "at": now,
+            "reason": reason,
+            **outcome,
+        }
+
     def _close(self, impression_ids: list[str], now: float, reason: str) -> None:
         if not impression_ids:
             return
@@ -568,15 +582,7 @@ class Experiment:
             outcomes.append(float(credit.preferences[self.candidate][self.baseline]))
         self._store.append(
             [
-                {
-                    "v": EVENT_SCHEMA_VERSION,
-                    "kind": "close",
-                    "experiment": self.experiment_id,
-                    "impression": impression_id,
-                    "at": now,
-                    "reason": reason,
-                    "outcome": outcome,
-                }
+                self._close_event(impression_id, now, reason, outcome=outcome)
                 for impression_id, outcome in zip(impression_ids, outcomes, strict=True)
             ]
         )

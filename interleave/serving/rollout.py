@@ -590,17 +590,14 @@ class RolloutExperiment(Experiment):
         credits = [self._credit(self._open[i].record, self._open[i].clicks) for i in impression_ids]
         self._store.append(
             [
-                {
-                    "v": EVENT_SCHEMA_VERSION,
-                    "kind": "close",
-                    "experiment": self.experiment_id,
-                    "impression": impression_id,
-                    "at": now,
-                    "reason": reason,
-                    "n_clicks": n_clicks,
-                    "preference": preference,
-                    "first_team": first_team,
-                }
+                self._close_event(
+                    impression_id,
+                    now,
+                    reason,
+                    n_clicks=n_clicks,
+                    preference=preference,
+                    first_team=first_team,
+                )
                 for impression_id, (n_clicks, preference, first_team) in zip(
                     impression_ids, credits, strict=True
                 )
