@@ -19,15 +19,29 @@ Endpoints (JSON in, JSON out; the OpenAPI schema at ``GET /openapi.json``):
 
 Bad requests get a 4xx answer ``{"error": ..., "field": ...}`` naming the field. Bodies are capped
 at ``max_body_bytes`` and each ranking at ``max_items`` items.
+
+Acknowledgement: a ``POST`` is answered only once every event appended so far, its own included,
+is durable (it survives SIGKILL of the service). With a SQLite store the requests share commits
+(group commit, :class:`_GroupCommit`): the store queues on append, one commit at a time runs in a
+worker thread and takes everything queued, and the requests that arrived while it ran wait for
+the next one. No timer: a lone request waits for one commit. A commit that fails answers the
+requests whose events it held with 503 ``{"field": "store"}``, never 200; their events stay queued
+and are retried by the next commit, so repeating such a request is safe (the same request key
+returns the same impression, a repeated click counts once). NDJSON and memory stores write per
+request on the event loop, as their ``append`` returns (an NDJSON line reaches the OS, no fsync).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import math
+import os
 import socket
 import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -36,7 +50,7 @@ from typing import Any
 from interleave.errors import InterleaveError, InvalidArgument
 from interleave.methods import Balanced, Probabilistic, TeamDraft
 from interleave.serving.experiment import Experiment
-from interleave.serving.stores import EventStore, open_store
+from interleave.serving.stores import EventStore, SQLiteStore, open_store
 
 __all__ = ["ServiceConfig", "create_app", "listening_socket"]
 
@@ -93,12 +107,77 @@ def _require(body: dict[str, Any], name: str, kinds: tuple[type, ...], what: str
     return value
 
 
+class _StoreFailed(Exception):
+    """A commit holding the request's events failed: the request must not be acknowledged."""
+
+
+class _GroupCommit:
+    """Acknowledge a request once its events are committed, many requests to one commit.
+
+    The store queues on append (inside ``serve``/``record_click``, on the event loop). A request
+    then awaits :meth:`durable` with the store's ``appended`` count it saw: one commit at a time
+    runs in a worker thread (leader/follower) and commits everything queued when it starts;
+    requests that arrive meanwhile wait for the next commit, which takes all of them. A store that
+    commits per append (``committed == appended``) never waits.
+    """
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+        self.n_commits = 0
+        # One thread: commits never overlap, and none competes with the loop's default executor.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="interleave-commit")
+        self._running: asyncio.Future[None] | None = None
+        self._running_covers = 0  # the running commit takes at least the first this many events
+
+    async def durable(self, through: int) -> None:
+        """Return once the first ``through`` events are committed; raise if a commit failed them.
+
+        Raises
+        ------
+        _StoreFailed
+            The commit that held some of those events failed (they stay queued for the next).
+        """
+        store = self.store
+        while store.committed < through:
+            if self._running is None or self._running.done():
+                # The leader: every event appended so far is queued, so this commit takes them.
+                self._running_covers = store.appended
+                self._running = asyncio.get_running_loop().run_in_executor(
+                    self._executor, store.flush
+                )
+                self.n_commits += 1
+            commit, covers = self._running, self._running_covers
+            try:
+                # shield: a client that hangs up cancels its wait, never the shared commit.
+                await asyncio.shield(commit)
+            except Exception as error:
+                if through <= covers:
+                    msg = (
+                        "not acknowledged: the commit holding this request's events failed "
+                        f"({type(error).__name__}: {error}); they stay queued for the next "
+                        "commit, and repeating the request is safe"
+                    )
+                    raise _StoreFailed(msg) from error
+                # Ours may have been queued after it took the queue: wait for the next commit.
+
+    def close(self) -> None:
+        """Wait for a running commit; the store's ``close`` commits what is still queued."""
+        self._executor.shutdown(wait=True)
+
+
+def _open_service_store(db: Any) -> EventStore:
+    """The service's store: a SQLite path opens queued (the service commits in groups)."""
+    if isinstance(db, (str, os.PathLike)) and Path(db).suffix.lower() not in {".ndjson", ".jsonl"}:
+        return SQLiteStore(db, batch_interval=math.inf)
+    return open_store(db)
+
+
 class _Registry:
     """The experiments of one service, created on first use, all in one store."""
 
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
-        self.store: EventStore = open_store(config.db)
+        self.store: EventStore = _open_service_store(config.db)
         self._experiments: dict[str, Experiment] = {}
         self._lock = threading.Lock()
         # Resume every experiment the store holds, with its stored configuration.
@@ -284,6 +363,8 @@ def create_app(config: ServiceConfig | None = None) -> Any:
 
     config = ServiceConfig() if config is None else config
     registry = _Registry(config)
+    store = registry.store
+    group = _GroupCommit(store) if isinstance(store, SQLiteStore) else None
     dashboard = resources.files("interleave.serving").joinpath("dashboard.html").read_text()
 
     def problem(status: int, field: str, message: str) -> JSONResponse:
@@ -312,16 +393,32 @@ def create_app(config: ServiceConfig | None = None) -> Any:
             raise _BadRequest(422, "experiment", "`experiment` must be a non-empty string id")
         return value
 
+    async def acknowledge(posted: bool, appended_before: int) -> None:
+        # A POST waits for every event appended so far (a repeated request's impression may still
+        # be queued); a GET only for the events it appended itself (credits of expired windows).
+        if group is None:
+            store.flush()  # per-append stores: nothing queued, nothing to wait for
+            return
+        through = group.store.appended
+        if posted or through > appended_before:
+            await group.durable(through)
+
     def handle(endpoint: Any) -> Any:
         async def wrapped(request: Request) -> Any:
+            appended_before = group.store.appended if group is not None else 0
             try:
-                return await endpoint(request)
+                response = await endpoint(request)
             except _BadRequest as bad:
-                return problem(bad.status, bad.field, bad.message)
+                response = problem(bad.status, bad.field, bad.message)
             except InterleaveError as error:
                 text = str(error)
                 field = text.split("`")[1] if text.count("`") >= 2 else "body"
-                return problem(422, field, text)
+                response = problem(422, field, text)
+            try:
+                await acknowledge(request.method == "POST", appended_before)
+            except _StoreFailed as failed:
+                return problem(503, "store", str(failed))
+            return response
 
         return wrapped
 
@@ -420,8 +517,11 @@ def create_app(config: ServiceConfig | None = None) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         yield
-        registry.store.close()
+        if group is not None:
+            group.close()
+        registry.store.close()  # commits what is queued
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.registry = registry
+    app.state.group_commit = group
     return app

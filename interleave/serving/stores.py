@@ -10,7 +10,9 @@ Stores:
 - :class:`SQLiteStore`: the embedded default, a file path away. WAL journal; every ``append``
   commits before it returns, so an acknowledged event survives the process being killed (SIGKILL).
   ``synchronous=NORMAL`` is durable against a process crash; pass ``fsync=True`` to also survive
-  a power loss (slower: every commit reaches the disk).
+  a power loss (slower: every commit reaches the disk). With ``batch_interval`` it queues instead
+  and commits many appends in one transaction (group commit; the sidecar acknowledges a request
+  once ``committed`` has passed its events).
 - :class:`NDJSONStore`: one JSON object per line, appended and flushed per ``append``; a partial
   last line (the process was killed mid-write) is skipped with a :class:`DataWarning`, never a
   crash, and the next append starts on a fresh line.
@@ -21,7 +23,9 @@ All three are safe to call from many threads (the experiment serialises its appe
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -81,6 +85,19 @@ def _encode(event: dict[str, Any]) -> str:
         raise InvalidArgument(msg) from None
 
 
+def _row(event: dict[str, Any]) -> tuple[str, str, str]:
+    """The SQLite row of ``event``, checked here so that no queued row can fail its commit."""
+    body = _encode(event)
+    try:
+        body.encode()
+    except UnicodeEncodeError as error:
+        # json.loads accepts a lone surrogate ("\\ud800") that UTF-8, so SQLite, cannot hold;
+        # queued, it would fail every batch it joined.
+        msg = f"event {event.get('kind')!r} holds text that is not valid Unicode: {error}"
+        raise InvalidArgument(msg) from None
+    return event["experiment"], event["kind"], body
+
+
 class _Closing:
     """``with Store(...) as store:`` closes the store at the end of the block."""
 
@@ -136,6 +153,14 @@ class SQLiteStore(_Closing):
         commits the queue as one transaction at most this often (group commit: far cheaper per
         event on the serving path); an event is then acknowledged when :meth:`flush` returns
         (``close`` flushes), and a kill may lose at most the last interval's events.
+        ``math.inf``: ``append`` only queues and no thread commits on a timer: the owner commits
+        with :meth:`flush` when it needs an acknowledgement (the sidecar's group commit).
+
+    Queued events are counted: ``appended`` and ``committed`` are positions in the append order
+    (``committed <= appended``), so a caller that noted ``appended`` after its own append knows
+    its events are durable once ``committed`` reaches that number. Commits run one at a time, in
+    append order; a commit that fails leaves its events queued (retried by the next ``flush``)
+    and raises.
     """
 
     def __init__(
@@ -145,7 +170,9 @@ class SQLiteStore(_Closing):
         fsync: bool = False,
         batch_interval: float | None = None,
     ) -> None:
-        if batch_interval is not None:
+        if batch_interval is not None and not (
+            isinstance(batch_interval, float) and batch_interval == math.inf
+        ):
             batch_interval = check_real("batch_interval", batch_interval, low=0.0, low_open=True)
         if not isinstance(path, (str, os.PathLike)):
             msg = f"`path` must be a file path, got {path!r} of type {type(path).__name__}"
@@ -170,41 +197,75 @@ class SQLiteStore(_Closing):
         except sqlite3.DatabaseError as error:
             msg = f"`path` {str(self.path)!r} is not a usable SQLite database: {error}"
             raise InvalidArgument(msg) from None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the connection
         self._closed = False
         self._batch_interval = batch_interval
         self._queue: list[tuple[str, str, str]] = []
-        self._queue_lock = threading.Lock()
+        self._queue_lock = threading.Lock()  # the queue and the counts; never held while committing
+        # One commit at a time, taking the queue and committing it as one step, so batches reach
+        # the table in append order even when the writer thread and a caller's flush race.
+        self._commit_lock = threading.Lock()
+        self._appended = 0
+        self._committed = 0
         self._wake = threading.Event()
         self._writer: threading.Thread | None = None
-        if batch_interval is not None:
+        if batch_interval is not None and batch_interval != math.inf:
             self._writer = threading.Thread(
                 target=self._write_batches, name="interleave-sqlite-writer", daemon=True
             )
             self._writer.start()
 
+    @property
+    def appended(self) -> int:
+        """How many events were appended through this store object (queued or committed)."""
+        return self._appended
+
+    @property
+    def committed(self) -> int:
+        """How many of the ``appended`` events are committed (the first ``committed`` of them)."""
+        return self._committed
+
     def append(self, events: list[dict[str, Any]]) -> None:
         """Insert ``events``: committed when this returns (or, batched, queued for the writer)."""
-        rows = [(e["experiment"], e["kind"], _encode(e)) for e in events]
+        rows = [_row(e) for e in events]
         if self._batch_interval is not None:
             with self._queue_lock:
                 if self._closed:
                     self._check_open()
                 self._queue.extend(rows)
+                self._appended += len(rows)
             return
-        self._commit(rows)
+        with self._commit_lock:
+            self._commit(rows)
+            with self._queue_lock:
+                self._appended += len(rows)
+                self._committed += len(rows)
 
     def flush(self) -> None:
-        """Commit every queued event before returning (a no-op when not batching)."""
+        """Commit every queued event before returning (a no-op when not batching).
+
+        If the commit fails, its events stay queued, first in line for the next ``flush``, and
+        the error is raised: none of them was committed (one transaction).
+        """
         if self._batch_interval is None:
             return
-        with self._queue_lock:
-            rows, self._queue = self._queue, []
-        self._commit(rows)
+        with self._commit_lock:
+            with self._queue_lock:
+                rows, self._queue = self._queue, []
+            try:
+                self._commit(rows)
+            except BaseException:
+                with self._queue_lock:
+                    self._queue[:0] = rows
+                raise
+            with self._queue_lock:
+                self._committed += len(rows)
 
     def _write_batches(self) -> None:
         while not self._wake.wait(self._batch_interval):
-            self.flush()
+            # A failed commit keeps its events queued: the next tick, a flush or close retries.
+            with contextlib.suppress(Exception):
+                self.flush()
 
     def _commit(self, rows: list[tuple[str, str, str]]) -> None:
         if not rows:
@@ -216,10 +277,13 @@ class SQLiteStore(_Closing):
                 self._db.executemany(
                     "INSERT INTO events (experiment, kind, body) VALUES (?, ?, ?)", rows
                 )
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # A failed COMMIT can leave the transaction open (SQLITE_BUSY): end it, so the
+                # next BEGIN works and the rows are not half in the table.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def read(self, experiment: str | None = None) -> Iterator[dict[str, Any]]:
         """Stored events in append order (queued events are committed first)."""
@@ -245,16 +309,21 @@ class SQLiteStore(_Closing):
         return [row[0] for row in rows]
 
     def close(self) -> None:
-        """Commit what is queued, then close (the WAL is checkpointed into the database file)."""
+        """Commit what is queued, then close (the WAL is checkpointed into the database file).
+
+        The file is closed even when that last commit fails; the error is then raised.
+        """
         if self._writer is not None:
             self._wake.set()
             self._writer.join()
-            if not self._closed:
+        try:
+            if self._batch_interval is not None and not self._closed:
                 self.flush()
-        with self._queue_lock, self._lock:
-            if not self._closed:
-                self._db.close()
-                self._closed = True
+        finally:
+            with self._commit_lock, self._queue_lock, self._lock:
+                if not self._closed:
+                    self._db.close()
+                    self._closed = True
 
     def _check_open(self) -> None:
         if self._closed:
