@@ -23,7 +23,7 @@ import contextlib
 
 from interleave.ranking import ID_MAX, ID_MIN
 
-__all__ = ["balanced_two", "team_draft_two"]
+__all__ = ["balanced_two", "plain_pair_key", "team_draft_two"]
 
 _JUST_STR = {str}
 _JUST_INT = {int}
@@ -209,9 +209,31 @@ def balanced_two(
     return tuple(items), tuple(teams), tuple(ranks_second), tuple(ranks_first)
 
 
+def plain_pair_key(a: list, b: list) -> tuple[tuple, tuple] | None:
+    """``(tuple(a), tuple(b))`` when both are non-empty lists of exact str or of exact int ids.
+
+    A cache key for rankings served before: equal tuples may hold other types (``1.0 == 1``,
+    ``True == 1``, numpy ints), so only plain ids of one kind qualify; ``None`` otherwise. The
+    values are not checked (range, duplicates): a key that hits equals rankings already checked.
+
+    Examples
+    --------
+    >>> plain_pair_key([1, 2], [2, 3])
+    ((1, 2), (2, 3))
+    >>> plain_pair_key([1, 2], [2.0, 3]) is None
+    True
+    """
+    if type(a) is not list or type(b) is not list or not a or not b:
+        return None
+    kinds = set(map(type, a))
+    kinds.update(map(type, b))
+    return (tuple(a), tuple(b)) if kinds in (_JUST_STR, _JUST_INT) else None
+
+
 _python_team_draft_two = team_draft_two
 _python_balanced_two = balanced_two
+_python_plain_pair_key = plain_pair_key
 
 # The compiled versions, where a C compiler built them at install time; otherwise the above.
 with contextlib.suppress(ImportError):
-    from interleave._speedups import balanced_two, team_draft_two
+    from interleave._speedups import balanced_two, plain_pair_key, team_draft_two

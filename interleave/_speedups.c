@@ -510,10 +510,61 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(plain_pair_key_doc,
+             "plain_pair_key(a, b, /)\n--\n\n"
+             "Compiled interleave._fused.plain_pair_key: (tuple(a), tuple(b)) or None.");
+
+/* Every item of `t` exactly of `kind` (a tuple: immutable, so nothing can change it under us). */
+static int
+all_of_kind(PyObject *t, Kind kind)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(t);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = PyTuple_GET_ITEM(t, i);
+        if (kind == KIND_STR ? !PyUnicode_CheckExact(x) : !PyLong_CheckExact(x))
+            return 0;
+    }
+    return 1;
+}
+
+static PyObject *
+plain_pair_key(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (check_nargs("plain_pair_key", nargs, 2) < 0)
+        return NULL;
+    PyObject *a = args[0], *b = args[1];
+    if (!PyList_CheckExact(a) || !PyList_CheckExact(b) || PyList_GET_SIZE(a) == 0 ||
+        PyList_GET_SIZE(b) == 0)
+        return Py_NewRef(Py_None);
+    /* Copy first, then check the copies: the copies cannot change while we read them. */
+    PyObject *ta = PyList_AsTuple(a);
+    if (ta == NULL)
+        return NULL;
+    PyObject *tb = PyList_AsTuple(b);
+    if (tb == NULL) {
+        Py_DECREF(ta);
+        return NULL;
+    }
+    int plain = 0; /* the lists may have changed size since they were checked non-empty */
+    if (PyTuple_GET_SIZE(ta) > 0 && PyTuple_GET_SIZE(tb) > 0) {
+        PyObject *first = PyTuple_GET_ITEM(ta, 0);
+        Kind kind = PyUnicode_CheckExact(first) ? KIND_STR
+                    : PyLong_CheckExact(first)  ? KIND_INT
+                                                : KIND_ANY;
+        plain = kind != KIND_ANY && all_of_kind(ta, kind) && all_of_kind(tb, kind);
+    }
+    PyObject *result = plain ? PyTuple_Pack(2, ta, tb) : Py_NewRef(Py_None);
+    Py_DECREF(ta);
+    Py_DECREF(tb);
+    return result;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"team_draft_two", (PyCFunction)(void (*)(void))team_draft_two, METH_FASTCALL,
      team_draft_two_doc},
     {"balanced_two", (PyCFunction)(void (*)(void))balanced_two, METH_FASTCALL, balanced_two_doc},
+    {"plain_pair_key", (PyCFunction)(void (*)(void))plain_pair_key, METH_FASTCALL,
+     plain_pair_key_doc},
     {NULL, NULL, 0, NULL},
 };
 

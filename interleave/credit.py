@@ -41,7 +41,14 @@ __all__ = ["Credit", "CreditBatch", "GroupPreference", "per_group_preference", "
 
 
 _new_credit = object.__new__
-_set_field = object.__setattr__  # a frozen dataclass's own __init__ sets its fields this way
+
+#: The preference matrix of two rankers for each sign of (ranker 0's score - ranker 1's): shared,
+#: so the per-click paths build no tuples (matrices of -0.0 where they are 0: ``-sign``'s).
+TWO_RANKER_PREFERENCES = {
+    1: ((0.0, 1.0), (-1.0, 0.0)),
+    0: ((0.0, 0.0), (-0.0, 0.0)),
+    -1: ((0.0, -1.0), (1.0, 0.0)),
+}
 
 
 def _condorcet_winner(preferences: Sequence[Sequence[float]]) -> int | None:
@@ -86,10 +93,10 @@ class Credit:
     ) -> Credit:
         """A credit from parts a method has just computed from checked clicks (the hot path)."""
         credit = _new_credit(cls)
-        _set_field(credit, "method", method)
-        _set_field(credit, "scores", scores)
-        _set_field(credit, "preferences", preferences)
-        _set_field(credit, "clicks", clicks)
+        _set_method(credit, method)  # the slots' own setters (see the module's end)
+        _set_scores(credit, scores)
+        _set_preferences(credit, preferences)
+        _set_clicks(credit, clicks)
         return credit
 
     @property
@@ -130,6 +137,13 @@ def sign_preferences(scores: Sequence[float]) -> tuple[tuple[float, ...], ...]:
         outcome = float((a > b) - (a < b))
         return ((0.0, outcome), (-outcome, 0.0))
     return tuple(tuple(float((a > b) - (a < b)) for b in scores) for a in scores)
+
+
+# The slot descriptors' setters, for Credit._from_checked_parts (bypassing the frozen dataclass's
+# __setattr__ as its own __init__ does, without the per-field name lookup).
+_set_method, _set_scores, _set_preferences, _set_clicks = (
+    Credit.__dict__[name].__set__ for name in ("method", "scores", "preferences", "clicks")
+)
 
 
 @dataclass(frozen=True, eq=False)

@@ -265,6 +265,32 @@ def digest_uniforms(digest: bytes, n: int) -> list[float]:
 
 
 _FIRST_COUNTER = (0).to_bytes(8, "little")
+_FIRST_U64 = struct.Struct("<Q")
+
+
+def plain_key_uniforms(seed: int | None, key: str | int, n: int) -> list[float]:
+    """``digest_uniforms(key_digest(seed, key), n)`` in one call, for ``1 <= n <= 8``.
+
+    The per-request draw of Optimized, for a plain str or int ``key`` and an int or ``None``
+    seed. Callers check the types (exact ``str``/``int`` key, exact ``int`` or ``None`` seed); the
+    value checks (an int key's digit bound) are :func:`key_digest`'s own.
+    """
+    head = b"n" if seed is None else _encode_seed(seed)
+    if type(key) is str:
+        raw = _utf8(key)
+        tag = b"s"
+    else:
+        raw = _int_text(key)
+        tag = b"i"
+    digest = hashlib.blake2b(
+        b"".join((ENCODING_VERSION, head, tag, len(raw).to_bytes(4, "little"), raw)),
+        digest_size=32,
+    ).digest()
+    block = hashlib.blake2b(_FIRST_COUNTER, key=digest).digest()
+    if n == 1:
+        return [(_FIRST_U64.unpack_from(block)[0] >> 11) * _UNIT]
+    return [(word >> 11) * _UNIT for word in _EIGHT_U64.unpack(block)[:n]]
+
 
 #: Most uniforms one digest hands out in a call (a list of 10**7 floats holds about 320 MB).
 MAX_DRAWS = 10_000_000

@@ -299,7 +299,6 @@ def _check_params(name: str, params: Any) -> tuple[tuple[str, Any], ...]:
 
 _TEAM_SETS = {k: frozenset(range(-1, k)) for k in range(2, 33)}
 _new_record = object.__new__
-_set_field = object.__setattr__  # a frozen dataclass's own __init__ sets its fields this way
 
 
 def _valid_teams(teams: tuple, k: int) -> bool:
@@ -419,14 +418,15 @@ class Interleaving:
         right lengths, teams in range, a plain str/int key and int seed. Only methods call it.
         """
         record = _new_record(cls)
-        _set_field(record, "method", method)
-        _set_field(record, "items", items)
-        _set_field(record, "teams", teams)
-        _set_field(record, "ranks", ranks)
-        _set_field(record, "ranking_lengths", ranking_lengths)
-        _set_field(record, "params", params)
-        _set_field(record, "key", key)
-        _set_field(record, "seed", seed)
+        # The slots' own setters: what object.__setattr__ ends in, without its name lookups.
+        _set_method(record, method)
+        _set_items(record, items)
+        _set_teams(record, teams)
+        _set_ranks(record, ranks)
+        _set_ranking_lengths(record, ranking_lengths)
+        _set_params(record, params)
+        _set_key(record, key)
+        _set_seed(record, seed)
         return record
 
     @staticmethod
@@ -675,3 +675,19 @@ class Interleaving:
 
 
 _JUST_INT = {int}
+
+# The slot descriptors' setters, for Interleaving._from_checked_parts (bypassing the frozen
+# dataclass's __setattr__ as its own __init__ does, without the per-field name lookup).
+(
+    _set_method,
+    _set_items,
+    _set_teams,
+    _set_ranks,
+    _set_ranking_lengths,
+    _set_params,
+    _set_key,
+    _set_seed,
+) = (
+    Interleaving.__dict__[name].__set__
+    for name in ("method", "items", "teams", "ranks", "ranking_lengths", "params", "key", "seed")
+)

@@ -10,6 +10,7 @@ program to solve (measured before anything is built), caching, sampling per requ
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Sequence
 from fractions import Fraction
 from itertools import repeat
@@ -18,10 +19,11 @@ from typing import Any
 import numpy as np
 
 from interleave._checks import check_int, check_one_of
+from interleave._fused import plain_pair_key
 from interleave.batch import InterleavingBatch, union_index
-from interleave.credit import Credit, CreditBatch
+from interleave.credit import TWO_RANKER_PREFERENCES, Credit, CreditBatch
 from interleave.errors import InvalidArgument
-from interleave.keys import as_generator
+from interleave.keys import as_generator, key_digest, plain_key_uniforms
 from interleave.methods.base import Interleaver, Randomness, click_positions
 from interleave.methods.optimized_graph import build_prefix_graph, measure_prefix_graph
 from interleave.methods.optimized_lp import solve_flow, solve_lists
@@ -292,6 +294,10 @@ class Optimized(Interleaver):
             if max_candidates is None
             else check_int("max_candidates", max_candidates, minimum=1)
         )
+        # Rankings served before, bound to their solution: {(tuple(a), tuple(b)): OptimizedPair}.
+        # A repeated pair (the same lists for many requests) skips validation and the lookup.
+        self._pairs: dict[tuple[tuple, tuple], OptimizedPair] = {}
+        self._pairs_lock = threading.Lock()
 
     def params(self) -> tuple[tuple[str, Any], ...]:
         """Configuration that decides the distribution and the credit."""
@@ -338,13 +344,47 @@ class Optimized(Interleaver):
         """Merge ``rankings`` into one list to show: a draw from the solved distribution.
 
         As :meth:`Interleaver.interleave`; with the lists formulation the record's fields of each
-        list in the support are built once and reused, so a request costs its validation, its key
-        digest and a bisect.
+        list in the support are built once and reused. Two plain lists of str or int ids seen
+        before (by this object, with a str or int key) skip validation and the solution lookup:
+        the request costs its key digest, a bisect and the record.
         """
+        if (
+            rng is None
+            and (type(key) is str or type(key) is int)
+            and (type(seed) is int or seed is None)
+            and (type(rankings) is list or type(rankings) is tuple)
+            and len(rankings) == 2
+        ):
+            lookup = plain_pair_key(*rankings)
+            if lookup is not None:
+                pair = self._pairs.get(lookup)
+                if pair is None or pair.params != self.params():
+                    pair = self.for_rankings(rankings)
+                    self._remember(lookup, pair)
+                return pair._keyed(key, seed)
         lists, positions = validate_rankings(rankings, max_rankers=self.max_rankers)
         draws = Randomness.resolve(key, seed, rng)
         solution = self._solution(lists, self.resolve_length(lists))
         return self._draw(solution, lists, positions, draws, key, seed)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The cache and its lock stay behind (a lock does not pickle; Spark ships methods).
+        state = dict(self.__dict__)
+        del state["_pairs"], state["_pairs_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._pairs = {}
+        self._pairs_lock = threading.Lock()
+
+    def _remember(self, lookup: tuple[tuple, tuple], pair: OptimizedPair) -> None:
+        """Keep ``pair`` under its rankings' ``lookup`` (at most CACHE_SIZE, oldest out)."""
+        with self._pairs_lock:
+            pairs = self._pairs
+            if lookup not in pairs and len(pairs) >= CACHE_SIZE:
+                del pairs[next(iter(pairs))]
+            pairs[lookup] = pair
 
     def for_rankings(self, rankings: Sequence[Sequence]) -> OptimizedPair:
         """The solved distribution bound to ``rankings``: per request, only the draw remains.
@@ -421,21 +461,24 @@ class Optimized(Interleaver):
         absent = max(interleaving.ranking_lengths) + 1
         row_a, row_b = interleaving.ranks
         if self.credit_function == "inverse":
-            # The hot path of a live API: one pass, no intermediate lists.
-            score_a = 0.0
-            score_b = 0.0
+            # The hot path of a live API: one pass, no intermediate lists; 0-based rank r
+            # scores 1 / (r + 1), an item a ranking lacks 1 / absent.
+            score_a = score_b = 0.0
             for p in clicks:
                 a = row_a[p]
                 b = row_b[p]
-                score_a += 1.0 / (a + 1 if a != ABSENT else absent)
-                score_b += 1.0 / (b + 1 if b != ABSENT else absent)
+                score_a += 1.0 / (a + 1) if a != ABSENT else 1.0 / absent
+                score_b += 1.0 / (b + 1) if b != ABSENT else 1.0 / absent
             difference = score_a - score_b
-            if abs(difference) > 1e-9:
-                sign = float(difference > 0) - float(difference < 0)
+            if difference > 1e-9:
+                sign = 1
+            elif difference < -1e-9:
+                sign = -1
             else:  # a near tie: decide it in rationals
-                sign = _inverse_sign(*self._credit_ranks(row_a, row_b, absent, clicks), difference)
+                exact = _inverse_sign(*self._credit_ranks(row_a, row_b, absent, clicks), 0.0)
+                sign = int(exact)
             return Credit._from_checked_parts(
-                self.name, (score_a, score_b), ((0.0, sign), (-sign, 0.0)), clicks
+                self.name, (score_a, score_b), TWO_RANKER_PREFERENCES[sign], clicks
             )
         ranks_a, ranks_b = self._credit_ranks(row_a, row_b, absent, clicks)
         scores = _scores(self.credit_function, ranks_a, ranks_b)
@@ -548,7 +591,7 @@ class OptimizedPair:
         The two rankings, as checked lists.
     """
 
-    __slots__ = ("_positions", "method", "rankings", "solution")
+    __slots__ = ("_lengths", "_positions", "method", "params", "rankings", "solution")
 
     def __init__(
         self,
@@ -560,14 +603,34 @@ class OptimizedPair:
         self.method = method
         self.solution = solution
         self.rankings = lists
+        self.params = method.params()
         self._positions = positions
+        self._lengths = (len(lists[0]), len(lists[1]))
 
     def interleave(
         self, *, key: str | int | None = None, seed: int | None = None, rng: Any = None
     ) -> Interleaving:
         """One request's list, as ``method.interleave(rankings, key=, seed=, rng=)`` gives it."""
+        if (
+            rng is None
+            and (type(key) is str or type(key) is int)
+            and (type(seed) is int or seed is None)
+        ):
+            return self._keyed(key, seed)
         draws = Randomness.resolve(key, seed, rng)
         return self.method._draw(self.solution, self.rankings, self._positions, draws, key, seed)
+
+    def _keyed(self, key: str | int, seed: int | None) -> Interleaving:
+        """The draw of a plain str or int ``key`` and int (or no) ``seed``: the hot path."""
+        solution = self.solution
+        if solution.formulation != "lists":
+            draws = Randomness(key_digest(seed, key), None)
+            return self.method._draw(solution, self.rankings, self._positions, draws, key, seed)
+        u = plain_key_uniforms(seed, key, 1)  # the lists formulation draws one uniform
+        items, teams, ranks = solution.sampler.sample_record(u, self._positions)
+        return Interleaving._from_checked_parts(
+            "optimized", items, teams, ranks, self._lengths, self.params, key, seed
+        )
 
     def __repr__(self) -> str:
         return (

@@ -15,7 +15,7 @@ import numpy as np
 
 from interleave._fused import team_draft_two
 from interleave.batch import InterleavingBatch, union_index
-from interleave.credit import Credit, CreditBatch
+from interleave.credit import TWO_RANKER_PREFERENCES, Credit, CreditBatch
 from interleave.errors import InvalidArgument
 from interleave.keys import as_generator, key_digest
 from interleave.methods.base import Interleaver, Randomness, click_positions
@@ -47,12 +47,6 @@ def common_prefix_length(lists: Sequence[Sequence], length: int) -> int:
 
 
 _JUST_INT = frozenset({int})
-# The preference matrix of two rankers for each sign of (A's clicks - B's clicks).
-_TWO_RANKER_SIGNS = {
-    1: ((0.0, 1.0), (-1.0, 0.0)),
-    0: ((0.0, 0.0), (-0.0, 0.0)),
-    -1: ((0.0, -1.0), (1.0, 0.0)),
-}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -290,7 +284,7 @@ class TeamDraft(Interleaver):
                     return Credit._from_checked_parts(
                         "team_draft",
                         (float(a), float(b)),
-                        _TWO_RANKER_SIGNS[(a > b) - (a < b)],
+                        TWO_RANKER_PREFERENCES[(a > b) - (a < b)],
                         tuple(positions),
                     )
         return self._credit(interleaving, click_positions(clicks, len(teams)))

@@ -19,6 +19,7 @@ from interleave.keys import (
     key_digest,
     md5_bucket,
     md5_order,
+    plain_key_uniforms,
     rng_for,
 )
 
@@ -300,3 +301,13 @@ def test_key_without_seed_and_neither_stay_allowed():
 def test_a_lone_surrogate_request_key_is_served():
     il = TeamDraft(length=4).interleave(RANKINGS, key="\ud800", seed=1)
     assert il == TeamDraft(length=4).interleave(RANKINGS, key="\ud800", seed=1)
+
+
+@given(
+    st.one_of(st.none(), st.integers(-(2**70), 2**70)),
+    st.one_of(st.text(max_size=20), st.integers(-(10**30), 10**30), st.just("\ud800")),
+    st.integers(1, 8),
+)
+def test_plain_key_uniforms_equal_the_two_step_draw(seed, key, n):
+    # Optimized's per-request draw in one call must be exactly digest_uniforms(key_digest(...)).
+    assert plain_key_uniforms(seed, key, n) == digest_uniforms(key_digest(seed, key), n)

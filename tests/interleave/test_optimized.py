@@ -646,3 +646,92 @@ def test_a_bound_pair_refuses_a_seed_without_a_key():
     pair = Optimized(length=2).for_rankings([[1, 2], [2, 1]])
     with pytest.raises(InvalidArgument, match="key"):
         pair.interleave(seed=3)
+
+
+# -- the cache of repeated rankings (the per-request fast path) --------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.integers(-(2**63), 2**64 - 1)), min_size=2, max_size=6, unique=True),
+    st.randoms(use_true_random=False),
+    st.sampled_from(["lists", "flow"]),
+    st.lists(st.one_of(st.text(max_size=6), st.integers(-(2**40), 2**40)), min_size=1, max_size=4),
+    st.one_of(st.none(), st.integers(-(2**40), 2**40)),
+)
+def test_repeated_plain_rankings_draw_what_the_general_path_draws(
+    a, shuffle, formulation, keys, seed
+):
+    b = list(a)
+    shuffle.shuffle(b)
+    cached = Optimized(length=len(a), formulation=formulation, relax=True)
+    general = Optimized(length=len(a), formulation=formulation, relax=True)
+    for key in keys:
+        first = cached.interleave([a, b], key=key, seed=seed)  # fills the cache
+        again = cached.interleave([list(a), list(b)], key=key, seed=seed)  # hits it
+        # Tuples of tuples never take the fast path: validation, Randomness and _draw.
+        reference = general.interleave((tuple(a), tuple(b)), key=key, seed=seed)
+        assert first == again == reference
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ([1.0, 2.0], [2, 1]),  # equal to the cached ints, but floats
+        ([True, 2], [2, 1]),  # True == 1
+        ([np.int64(1), 2], [2, 1]),  # converted by validation: same record as ints
+    ],
+)
+def test_ids_equal_to_cached_ones_get_what_a_fresh_method_gives(a, b):
+    cached = Optimized(length=2)
+    cached.interleave([[1, 2], [2, 1]], key="k", seed=1)
+    fresh = Optimized(length=2)
+
+    def outcome(method):
+        try:
+            return method.interleave([a, b], key="k", seed=1)
+        except InvalidArgument as error:
+            return str(error)
+
+    assert outcome(cached) == outcome(fresh)
+
+
+def test_a_changed_configuration_is_solved_afresh():
+    method = Optimized(length=3)
+    lists = [[1, 2, 3], [3, 2, 1]]
+    method.interleave(lists, key="k", seed=1)
+    method.length = 2  # configurations are plain attributes; the cache must notice
+    record = method.interleave(lists, key="k", seed=1)
+    assert len(record.items) == 2
+    assert record == Optimized(length=2).interleave(lists, key="k", seed=1)
+
+
+def test_the_cache_is_bounded_and_safe_from_many_threads(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(optimized, "CACHE_SIZE", 8)
+    method = Optimized(length=3)
+    pairs = [[[i, i + 1, i + 2], [i + 2, i + 1, i]] for i in range(40)]
+
+    def serve(t):
+        return [method.interleave(p, key=f"{t}-{i}", seed=5) for i, p in enumerate(pairs * 3)]
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(serve, range(8)))
+    assert len(method._pairs) <= 8
+    fresh = Optimized(length=3)
+    assert results[3] == [
+        fresh.interleave(p, key=f"3-{i}", seed=5) for i, p in enumerate(pairs * 3)
+    ]
+
+
+def test_a_method_that_has_served_still_pickles_and_compares_equal():
+    import pickle
+
+    method = Optimized(length=2)
+    method.interleave([[1, 2], [2, 1]], key="k", seed=1)
+    copy = pickle.loads(pickle.dumps(method))
+    assert copy == method
+    assert copy.interleave([[1, 2], [2, 1]], key="k", seed=1) == method.interleave(
+        [[1, 2], [2, 1]], key="k", seed=1
+    )

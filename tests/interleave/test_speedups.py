@@ -331,3 +331,30 @@ def test_no_reference_is_leaked_or_lost_and_no_memory_kept():
     assert [sys.getrefcount(x) for x in watched] == before
     # A leak of even one small object per call would hold over 1 MB here.
     assert end - start < 64 * 1024
+
+
+# -- plain_pair_key: the cache key of Optimized's repeated rankings ---------------------------
+
+odd_ids = st.sampled_from([1.0, True, np.int64(3), "x", 2, enum.IntEnum("E", "A").A, b"b", None])
+
+
+@given(
+    st.one_of(ranking_pairs(), st.tuples(st.lists(odd_ids), st.lists(odd_ids))),
+    st.booleans(),
+)
+def test_plain_pair_key_equals_the_reference(pair, as_tuple):
+    a, b = pair
+    if as_tuple:
+        a = tuple(a)
+    expected = fused._python_plain_pair_key(a, b)
+    got = _speedups.plain_pair_key(a, b)
+    assert got == expected
+    if expected is not None:  # the same types too: 1 == 1.0 would hide a wrong key
+        assert [list(map(type, t)) for t in got] == [list(map(type, t)) for t in expected]
+
+
+def test_plain_pair_key_refuses_ids_equal_to_plain_ones():
+    for a, b in [([1.0, 2], [2, 1]), ([True], [1]), ([np.int64(1)], [1]), ([1], ["1"]), ([], [1])]:
+        assert _speedups.plain_pair_key(a, b) is None
+        assert fused._python_plain_pair_key(a, b) is None
+    assert _speedups.plain_pair_key(["a", "b"], ["b"]) == (("a", "b"), ("b",))
