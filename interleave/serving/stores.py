@@ -24,6 +24,7 @@ All three are safe to call from many threads (the experiment serialises its appe
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -96,6 +97,15 @@ def _row(event: dict[str, Any]) -> tuple[str, str, str]:
         msg = f"event {event.get('kind')!r} holds text that is not valid Unicode: {error}"
         raise InvalidArgument(msg) from None
     return event["experiment"], event["kind"], body
+
+
+# Rows per INSERT statement: 3 parameters each, within the 999 of SQLite builds before 3.32.
+_ROWS_PER_INSERT = 256
+
+
+@functools.lru_cache(maxsize=_ROWS_PER_INSERT)
+def _insert_sql(n_rows: int) -> str:
+    return "INSERT INTO events (experiment, kind, body) VALUES " + ",".join(["(?,?,?)"] * n_rows)
 
 
 class _Closing:
@@ -272,11 +282,18 @@ class SQLiteStore(_Closing):
             return
         with self._lock:
             self._check_open()
+            if len(rows) <= _ROWS_PER_INSERT:
+                # One statement is its own transaction (autocommit) and one call into SQLite: the
+                # GIL is released and taken back once, not once per row and statement (a commit
+                # thread waits for it while the event loop runs; 16 rows: 67 us, 81-103 us with
+                # BEGIN, executemany, COMMIT, on this machine).
+                self._db.execute(_insert_sql(len(rows)), [v for row in rows for v in row])
+                return
             self._db.execute("BEGIN")
             try:
-                self._db.executemany(
-                    "INSERT INTO events (experiment, kind, body) VALUES (?, ?, ?)", rows
-                )
+                for start in range(0, len(rows), _ROWS_PER_INSERT):
+                    chunk = rows[start : start + _ROWS_PER_INSERT]
+                    self._db.execute(_insert_sql(len(chunk)), [v for row in chunk for v in row])
                 self._db.execute("COMMIT")
             except BaseException:
                 # A failed COMMIT can leave the transaction open (SQLITE_BUSY): end it, so the
