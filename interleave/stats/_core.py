@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import itertools
 import math
 from collections.abc import Mapping
@@ -268,6 +269,15 @@ class Look(NamedTuple):
     looks: tuple[float, ...] | None = None
 
 
+# The look hot path: Look's generated __new__ is a Python function (~0.3 us a call), and reading
+# an enum member off its class costs ~80 ns; tests build looks as
+# ``new_look((statistic, pvalue, DECISION_REJECT, None))``, the same Look, built directly.
+new_look = functools.partial(tuple.__new__, Look)
+DECISION_CONTINUE = Decision.CONTINUE
+DECISION_REJECT = Decision.REJECT
+DECISION_ACCEPT = Decision.ACCEPT
+
+
 @runtime_checkable
 class SequentialTest(Protocol):
     """What every sequential test in :mod:`interleave.stats` provides.
@@ -314,8 +324,13 @@ def serialisable(registry: str) -> Any:
     return register
 
 
+_JSON_SCALARS = frozenset((int, float, str, bool, type(None)))
+
+
 def _plain(name: str, value: Any) -> Any:
     """``value`` as JSON-ready Python: numbers, strings, None, lists (tuples become lists)."""
+    if type(value) in _JSON_SCALARS:  # already JSON-ready: skip the conversions below
+        return value
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, enum.Enum):
@@ -333,11 +348,19 @@ def _plain(name: str, value: Any) -> Any:
     raise InvalidArgument(msg)
 
 
+@functools.cache
+def _init_fields(cls: type) -> tuple[str, ...]:
+    """The constructor arguments of a test or data kind: what ``to_dict`` writes.
+
+    Cached: ``dataclasses.fields`` rebuilds its answer on every call.
+    """
+    return tuple(field.name for field in dataclasses.fields(cls) if field.init)
+
+
 def _config(obj: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": type(obj).__name__}
-    for field in dataclasses.fields(obj):
-        if field.init:
-            out[field.name] = _plain(field.name, getattr(obj, field.name))
+    for name in _init_fields(type(obj)):
+        out[name] = _plain(name, getattr(obj, name))
     return out
 
 
@@ -350,10 +373,10 @@ def _restore(name: str, record: Any, table: dict[str, type]) -> Any:
         msg = f"`{name}.kind` must be one of {sorted(table)}, got {kind!r:.80}"
         raise InvalidArgument(msg)
     cls = table[kind]
-    allowed = {f.name for f in dataclasses.fields(cls) if f.init}
     given = set(record) - {"kind"}
-    if given - allowed:
-        msg = f"`{name}` has fields {sorted(given - allowed)} that {kind} does not take"
+    unknown = given.difference(_init_fields(cls))
+    if unknown:
+        msg = f"`{name}` has fields {sorted(unknown)} that {kind} does not take"
         raise InvalidArgument(msg)
     fields = {}
     for key in given:
@@ -431,11 +454,37 @@ class SequentialState(Result):
             pvalue = self.pvalue
         if looks is None:
             looks = self.looks
-        if self.stopped_decision is not None or decision is Decision.CONTINUE:
-            return SequentialState(
+        if self.stopped_decision is not None or decision is DECISION_CONTINUE:
+            return _from_checked_parts(
                 self.test, data, statistic, pvalue, self.n_stopped, self.stopped_decision, looks
             )
-        return SequentialState(self.test, data, statistic, pvalue, data.n, decision, looks)
+        return _from_checked_parts(self.test, data, statistic, pvalue, data.n, decision, looks)
+
+    @classmethod
+    def _from_checked_parts(
+        cls,
+        test: Any,
+        data: Any,
+        statistic: float,
+        pvalue: float,
+        n_stopped: Any,
+        stopped_decision: Decision | None,
+        looks: tuple[float, ...],
+    ) -> SequentialState:
+        """A state from parts a look has just computed (the update hot path).
+
+        The dataclass ``__init__`` sets each frozen field through ``object.__setattr__`` by name;
+        a look's parts need no checks, so the slots' own setters do it without the name lookups.
+        """
+        state = _new_state(cls)
+        _set_test(state, test)
+        _set_data(state, data)
+        _set_statistic(state, statistic)
+        _set_pvalue(state, pvalue)
+        _set_n_stopped(state, n_stopped)
+        _set_stopped_decision(state, stopped_decision)
+        _set_looks(state, looks)
+        return state
 
     def confidence_interval(self, confidence_level: float | None = None) -> ConfidenceInterval:
         """The interval for the effect at this look, valid at every look simultaneously.
@@ -543,6 +592,21 @@ class SequentialState(Result):
                 raise InvalidArgument(msg)
             check_real("n_stopped", n_stopped, low=0.0)
         return cls(test, data, statistic, pvalue, n_stopped, decision, looks)
+
+
+# The slot descriptors' setters, for SequentialState._from_checked_parts (as the frozen dataclass's
+# own __init__ sets its fields, without the per-field name lookup).
+_new_state = object.__new__
+(
+    _set_test,
+    _set_data,
+    _set_statistic,
+    _set_pvalue,
+    _set_n_stopped,
+    _set_stopped_decision,
+    _set_looks,
+) = (SequentialState.__dict__[field.name].__set__ for field in dataclasses.fields(SequentialState))
+_from_checked_parts = SequentialState._from_checked_parts
 
 
 def start_state(test: Any, data: Any) -> SequentialState:

@@ -31,10 +31,11 @@ from scipy.optimize import brentq
 
 from interleave.stats._core import (
     CONTINUE_CODE,
+    DECISION_CONTINUE,
+    DECISION_REJECT,
     MAX_PRIOR,
     REJECT_CODE,
     ConfidenceInterval,
-    Decision,
     Look,
     Result,
     SequentialState,
@@ -46,6 +47,7 @@ from interleave.stats._core import (
     log_rising_factorial,
     log_rising_factorial_array,
     monitor,
+    new_look,
     serialisable,
     start_state,
 )
@@ -163,8 +165,8 @@ class BetaBinomialMixture(Result):
         log_bf = self._scalar_log_bf(k, m - k, self.p0)
         pvalue = 1.0 if log_bf <= 0.0 else math.exp(-log_bf)
         if log_bf >= self._log_threshold:
-            return Look(log_bf, pvalue, Decision.REJECT)
-        return Look(log_bf, pvalue, Decision.CONTINUE)
+            return new_look((log_bf, pvalue, DECISION_REJECT, None))
+        return new_look((log_bf, pvalue, DECISION_CONTINUE, None))
 
     def interval(
         self, data: WinLoss, confidence_level: float, looks: tuple[float, ...] = ()

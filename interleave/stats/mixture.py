@@ -47,9 +47,10 @@ import numpy as np
 from interleave.errors import InvalidArgument
 from interleave.stats._core import (
     CONTINUE_CODE,
+    DECISION_CONTINUE,
+    DECISION_REJECT,
     REJECT_CODE,
     ConfidenceInterval,
-    Decision,
     Look,
     Result,
     SequentialState,
@@ -59,6 +60,7 @@ from interleave.stats._core import (
     check_positive,
     check_tie_policy,
     monitor,
+    new_look,
     serialisable,
     start_state,
 )
@@ -358,7 +360,10 @@ class MixtureSPRT(Result):
         """``v / rho``: fixed ``rho`` with ``n_opt``; Johari's ``c^2 / tau^2`` with ``tau``."""
         if self.tau is None:
             return v / self.rho
-        scale = data.effect_scale(self.tie_policy)
+        return self._johari_ratio(v, data.effect_scale(self.tie_policy))
+
+    def _johari_ratio(self, v: float, scale: float) -> float:
+        """``v / rho`` with Johari's ``rho = c^2 / tau^2`` (``c``: the data's effect scale)."""
         if not scale > 0:
             return 0.0
         q = self.tau / scale
@@ -366,18 +371,24 @@ class MixtureSPRT(Result):
 
     def look(self, data: Any, previous: SequentialState | None = None) -> Look:
         """The log e-value ``log m`` of ``data``; ``REJECT`` once it reaches ``log(1 / alpha)``."""
-        s, v = data.centred(self.tie_policy)
         ratio = 0.0
-        if v > 0:
-            ratio = v / self.rho if self.tau is None else self._ratio(data, v)
+        if self.tau is None:
+            s, v = data.centred(self.tie_policy)
+            if v > 0:
+                ratio = v / self.rho
+        else:
+            # One pass over the data for s, v and c (the A/B kinds' moments are computed once).
+            s, v, scale = data.centred_with_scale(self.tie_policy)
+            if v > 0:
+                ratio = self._johari_ratio(v, scale)
         if ratio > 0:
             log_e = s * s * ratio / (2.0 * v * (1.0 + ratio)) - 0.5 * math.log1p(ratio)
         else:
             log_e = 0.0
         pvalue = 1.0 if log_e <= 0.0 else math.exp(-log_e)
         if log_e >= self._log_threshold:
-            return Look(log_e, pvalue, Decision.REJECT)
-        return Look(log_e, pvalue, Decision.CONTINUE)
+            return new_look((log_e, pvalue, DECISION_REJECT, None))
+        return new_look((log_e, pvalue, DECISION_CONTINUE, None))
 
     def interval(
         self, data: Any, confidence_level: float, looks: tuple[float, ...] = ()

@@ -34,9 +34,11 @@ from interleave.errors import InterleaveError, InvalidArgument
 from interleave.stats._core import (
     ACCEPT_CODE,
     CONTINUE_CODE,
+    DECISION_ACCEPT,
+    DECISION_CONTINUE,
+    DECISION_REJECT,
     REJECT_CODE,
     ConfidenceInterval,
-    Decision,
     Look,
     Result,
     SequentialState,
@@ -46,6 +48,7 @@ from interleave.stats._core import (
     check_real,
     check_tie_policy,
     monitor,
+    new_look,
     serialisable,
     start_state,
 )
@@ -188,10 +191,10 @@ class SPRT(Result):
         llr = k * self._win_step + (m - k) * self._loss_step
         pvalue = 1.0 if llr <= 0.0 else math.exp(-llr)
         if llr >= self.log_upper:
-            return Look(llr, pvalue, Decision.REJECT)
+            return new_look((llr, pvalue, DECISION_REJECT, None))
         if llr <= self.log_lower:
-            return Look(llr, pvalue, Decision.ACCEPT)
-        return Look(llr, pvalue, Decision.CONTINUE)
+            return new_look((llr, pvalue, DECISION_ACCEPT, None))
+        return new_look((llr, pvalue, DECISION_CONTINUE, None))
 
     def interval(
         self, data: WinLoss, confidence_level: float, looks: tuple[float, ...] = ()

@@ -28,10 +28,11 @@ from scipy.stats import chisquare
 from interleave.errors import InterleaveError, InvalidArgument
 from interleave.stats._core import (
     CONTINUE_CODE,
+    DECISION_CONTINUE,
+    DECISION_REJECT,
     MAX_PRIOR,
     REJECT_CODE,
     ConfidenceInterval,
-    Decision,
     Look,
     Result,
     SequentialState,
@@ -43,6 +44,7 @@ from interleave.stats._core import (
     log_rising_factorial,
     log_rising_factorial_array,
     monitor,
+    new_look,
     serialisable,
     start_state,
 )
@@ -250,8 +252,8 @@ class SequentialSRM(Result):
             log_bf += log_rising_factorial(a, count) - count * log_ratio
         pvalue = 1.0 if log_bf <= 0.0 else math.exp(-log_bf)
         if log_bf >= self._log_threshold:
-            return Look(log_bf, pvalue, Decision.REJECT)
-        return Look(log_bf, pvalue, Decision.CONTINUE)
+            return new_look((log_bf, pvalue, DECISION_REJECT, None))
+        return new_look((log_bf, pvalue, DECISION_CONTINUE, None))
 
     def interval(
         self, data: ArmCounts, confidence_level: float, looks: tuple[float, ...] = ()

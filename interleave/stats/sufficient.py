@@ -111,14 +111,19 @@ def _check_counts(owner: str, *, whole: bool, **fields: Any) -> None:
     """Counts: numbers in [0, MAX_COUNT], whole if ``whole``."""
     _check_fields(owner, **fields)
     for name, value in fields.items():
-        array = np.asarray(value)
-        if np.any(array < 0):
+        if type(value) is int or type(value) is float:  # a plain number: no numpy round trip
+            negative, too_large, integer = value < 0, value > MAX_COUNT, type(value) is int
+        else:
+            array = np.asarray(value)
+            negative, too_large = np.any(array < 0), np.any(array > MAX_COUNT)
+            integer = np.issubdtype(array.dtype, np.integer)
+        if negative:
             msg = f"{owner}.{name} must be >= 0, got {value!r:.80}; counts cannot be negative"
             raise InvalidArgument(msg)
-        if np.any(array > MAX_COUNT):
+        if too_large:
             msg = f"{owner}.{name} must be <= 2**53 (MAX_COUNT), got {value!r:.40}"
             raise InvalidArgument(msg)
-        if whole and not np.issubdtype(array.dtype, np.integer):
+        if whole and not integer:
             msg = f"{owner}.{name} must be an integer count, got {value!r:.80}"
             raise InvalidArgument(msg)
 
@@ -185,22 +190,20 @@ class WinLoss(Result):
 
         Increments may be fractional (expected outcomes); each must lie in ``[0, 2**53]``.
         """
-        if not (type(wins) is int and 0 <= wins <= MAX_COUNT):  # the hot path skips the call
+        # The hot path: a plain int or float in range is already what amount_increment returns,
+        # so only other values (numpy scalars, bools, NaN, negatives) pay for the call.
+        if not (type(wins) in _PLAIN and 0 <= wins <= MAX_COUNT):
             wins = amount_increment("wins", wins)
-        if not (type(losses) is int and 0 <= losses <= MAX_COUNT):
+        if not (type(losses) in _PLAIN and 0 <= losses <= MAX_COUNT):
             losses = amount_increment("losses", losses)
-        if not (type(ties) is int and 0 <= ties <= MAX_COUNT):
+        if not (type(ties) in _PLAIN and 0 <= ties <= MAX_COUNT):
             ties = amount_increment("ties", ties)
         n_wins = self.n_wins + wins
         n_losses = self.n_losses + losses
         n_ties = self.n_ties + ties
         if n_wins + n_losses + n_ties > MAX_COUNT:
             check_total("n", n_wins + n_losses + n_ties)
-        obj = object.__new__(WinLoss)
-        object.__setattr__(obj, "n_wins", n_wins)
-        object.__setattr__(obj, "n_losses", n_losses)
-        object.__setattr__(obj, "n_ties", n_ties)
-        return obj
+        return _win_loss(n_wins, n_losses, n_ties)
 
     def merge(self, other: WinLoss) -> WinLoss:
         """The counts of both (e.g. two workers or two days): exact, order-free."""
@@ -286,7 +289,16 @@ class WinLoss(Result):
 
     def effect_scale(self, tie_policy: str = "drop") -> Any:
         """``c = 1``: one comparison scores +1 / -1, its mean is ``Delta = 2 p - 1``."""
-        return np.ones_like(np.asarray(self.n_wins, dtype=float))[()]
+        if isinstance(self.n_wins, np.ndarray):
+            return np.ones(self.n_wins.shape)
+        return 1.0
+
+    def centred_with_scale(self, tie_policy: str = "drop") -> tuple[float, float, float]:
+        """``centred()`` and ``effect_scale()`` together (Johari's look reads both)."""
+        v = self.n_wins + self.n_losses
+        if tie_policy == "split":
+            v += self.n_ties
+        return float(self.n_wins - self.n_losses), float(v), 1.0
 
     def effect_interval(self, halfwidth: float, tie_policy: str = "drop") -> tuple[float, float]:
         """The win-rate (win share if split) interval for a half-width on ``s``."""
@@ -334,6 +346,14 @@ class _DifferenceOfMeans(Result):
             return np.sqrt(np.asarray(variance, dtype=float) * np.asarray(self.n, dtype=float))
         _, variance = self.moments()
         return math.sqrt(variance * float(self.n))
+
+    def centred_with_scale(self, tie_policy: str = "drop") -> tuple[float, float, float]:
+        """``centred()`` and ``effect_scale()`` from one ``moments()`` (the Johari look)."""
+        difference, variance = self.moments()
+        n = float(self.n)
+        if variance > 0:
+            return difference * math.sqrt(n / variance), n, math.sqrt(variance * n)
+        return 0.0, n, math.sqrt(variance * n)
 
     def effect_interval(self, halfwidth: float, tie_policy: str = "drop") -> tuple[float, float]:
         """The interval for ``b - a`` for a half-width on ``s`` (unbounded without a variance)."""
@@ -386,10 +406,17 @@ class TwoProportions(_DifferenceOfMeans):
         self, successes_a: int = 0, trials_a: int = 0, successes_b: int = 0, trials_b: int = 0
     ) -> TwoProportions:
         """The counts after ``successes_a`` of ``trials_a`` and ``successes_b`` of ``trials_b``."""
-        s_a = count_increment("successes_a", successes_a)
-        t_a = count_increment("trials_a", trials_a)
-        s_b = count_increment("successes_b", successes_b)
-        t_b = count_increment("trials_b", trials_b)
+        # The hot path: a plain int in range is what count_increment returns; only other values
+        # pay for the call (which converts them or names the argument).
+        s_a, t_a, s_b, t_b = successes_a, trials_a, successes_b, trials_b
+        if not (type(s_a) is int and 0 <= s_a <= MAX_COUNT):
+            s_a = count_increment("successes_a", s_a)
+        if not (type(t_a) is int and 0 <= t_a <= MAX_COUNT):
+            t_a = count_increment("trials_a", t_a)
+        if not (type(s_b) is int and 0 <= s_b <= MAX_COUNT):
+            s_b = count_increment("successes_b", s_b)
+        if not (type(t_b) is int and 0 <= t_b <= MAX_COUNT):
+            t_b = count_increment("trials_b", t_b)
         if s_a > t_a or s_b > t_b:
             msg = (
                 f"successes cannot exceed trials in one update, got successes_a={s_a}, "
@@ -399,8 +426,7 @@ class TwoProportions(_DifferenceOfMeans):
         trials_total = self.n_trials_a + t_a + self.n_trials_b + t_b
         if trials_total > MAX_COUNT:
             check_total("n", trials_total)
-        return _fast(
-            TwoProportions,
+        return _two_proportions(
             self.n_successes_a + s_a,
             self.n_trials_a + t_a,
             self.n_successes_b + s_b,
@@ -553,21 +579,36 @@ class TwoMeans(_DifferenceOfMeans):
         sum_squares_b: float = 0.0,
     ) -> TwoMeans:
         """The totals after adding ``n_a`` observations summing to ``sum_a`` (and so on)."""
-        count_a = self.n_a + count_increment("n_a", n_a)
-        count_b = self.n_b + count_increment("n_b", n_b)
+        # The hot path: a plain int count in range and plain finite floats (``x - x == 0.0``
+        # fails for inf and NaN) are what count_increment and real_increment return; only other
+        # values (ints for sums, numpy scalars, NaN, negatives) pay for the calls.
+        if not (type(n_a) is int and 0 <= n_a <= MAX_COUNT):
+            n_a = count_increment("n_a", n_a)
+        if not (type(n_b) is int and 0 <= n_b <= MAX_COUNT):
+            n_b = count_increment("n_b", n_b)
+        count_a = self.n_a + n_a
+        count_b = self.n_b + n_b
         if count_a + count_b > MAX_COUNT:
             check_total("n", count_a + count_b)
+        if not (type(sum_a) is float and sum_a - sum_a == 0.0):
+            sum_a = real_increment("sum_a", sum_a)
+        if not (type(sum_squares_a) is float and 0.0 <= sum_squares_a < math.inf):
+            sum_squares_a = real_increment("sum_squares_a", sum_squares_a, non_negative=True)
+        if not (type(sum_b) is float and sum_b - sum_b == 0.0):
+            sum_b = real_increment("sum_b", sum_b)
+        if not (type(sum_squares_b) is float and 0.0 <= sum_squares_b < math.inf):
+            sum_squares_b = real_increment("sum_squares_b", sum_squares_b, non_negative=True)
         sums = (
-            self.sum_a + real_increment("sum_a", sum_a),
-            self.sum_squares_a + real_increment("sum_squares_a", sum_squares_a, non_negative=True),
-            self.sum_b + real_increment("sum_b", sum_b),
-            self.sum_squares_b + real_increment("sum_squares_b", sum_squares_b, non_negative=True),
+            self.sum_a + sum_a,
+            self.sum_squares_a + sum_squares_a,
+            self.sum_b + sum_b,
+            self.sum_squares_b + sum_squares_b,
         )
         if (sums[0] + sums[1] + sums[2] + sums[3]) * 0.0 != 0.0:  # an overflow to inf (or nan)
             names = ("sum_a", "sum_squares_a", "sum_b", "sum_squares_b")
             for name, total in zip(names, sums, strict=True):
                 _finite_sum(name, total)
-        return _fast(TwoMeans, count_a, sums[0], sums[1], count_b, sums[2], sums[3])
+        return _two_means(count_a, sums[0], sums[1], count_b, sums[2], sums[3])
 
     def merge(self, other: TwoMeans) -> TwoMeans:
         """The totals of both (e.g. two workers or two days): exact up to float addition."""
@@ -715,17 +756,23 @@ class CenteredSum(Result):
 
     def update(self, total: float = 0.0, variance: float = 0.0, n: int = 1) -> CenteredSum:
         """The running sums after ``n`` more observations adding ``total`` and ``variance``."""
-        new_total = self.total + real_increment("total", total)
-        new_variance = self.variance + real_increment("variance", variance, non_negative=True)
+        # The hot path: plain finite floats and a plain int count in range are what
+        # real_increment and count_increment return; only other values pay for the calls.
+        if not (type(total) is float and total - total == 0.0):
+            total = real_increment("total", total)
+        if not (type(variance) is float and 0.0 <= variance < math.inf):
+            variance = real_increment("variance", variance, non_negative=True)
+        new_total = self.total + total
+        new_variance = self.variance + variance
         if not (math.isfinite(new_total) and math.isfinite(new_variance)):
             _finite_sum("total", new_total)
             _finite_sum("variance", new_variance)
-        return _fast(
-            CenteredSum,
-            check_total("n", self.n + count_increment("n", n)),
-            new_total,
-            new_variance,
-        )
+        if not (type(n) is int and 0 <= n <= MAX_COUNT):
+            n = count_increment("n", n)
+        new_n = self.n + n
+        if new_n > MAX_COUNT:
+            check_total("n", new_n)
+        return _centered_sum(new_n, new_total, new_variance)
 
     def merge(self, other: CenteredSum) -> CenteredSum:
         """The sums of both (e.g. two workers or two days): exact up to float addition."""
@@ -777,6 +824,10 @@ class CenteredSum(Result):
             n = np.asarray(self.n, dtype=float)
             return np.divide(self.variance, n, out=np.zeros(n.shape), where=n > 0)
         return float(self.variance) / self.n if self.n else 0.0
+
+    def centred_with_scale(self, tie_policy: str = "drop") -> tuple[float, float, float]:
+        """``centred()`` and ``effect_scale()`` together (Johari's look reads both)."""
+        return float(self.total), float(self.variance), self.effect_scale(tie_policy)
 
     def effect_interval(self, halfwidth: float, tie_policy: str = "drop") -> tuple[float, float]:
         """The interval for ``total / variance`` for a half-width on ``s``."""
@@ -851,10 +902,12 @@ class ArmCounts(Result):
             raise InvalidArgument(msg)
         if len(totals) == 2:  # the common A/B case, without the generic loop
             first, second = counts
-            new: tuple[int, ...] = (
-                totals[0] + count_increment("counts[0]", first),
-                totals[1] + count_increment("counts[1]", second),
-            )
+            # Plain ints in range are what count_increment returns: only others pay the call.
+            if not (type(first) is int and 0 <= first <= MAX_COUNT):
+                first = count_increment("counts[0]", first)
+            if not (type(second) is int and 0 <= second <= MAX_COUNT):
+                second = count_increment("counts[1]", second)
+            new: tuple[int, ...] = (totals[0] + first, totals[1] + second)
         else:
             new = tuple(
                 total + count_increment(f"counts[{i}]", c)
@@ -862,7 +915,7 @@ class ArmCounts(Result):
             )
         if sum(new) > MAX_COUNT:
             check_total("n", sum(new))
-        return _fast(ArmCounts, new)
+        return _arm_counts(new)
 
     def merge(self, other: ArmCounts) -> ArmCounts:
         """The counts of both (e.g. two workers or two days): exact, order-free."""
@@ -925,3 +978,74 @@ def as_stream(stream: Any, kinds: tuple[type, ...], test: str) -> Any:
         f"{type(stream).__name__}"
     )
     raise InvalidArgument(msg)
+
+
+# ------------------------------------------------------------- constructors for the hot path
+
+# Each kind's ``update`` builds its result from increments it has just checked added to totals
+# that were valid: nothing for ``__post_init__`` to find. These build it without ``__init__``,
+# through the slots' own setters (what the frozen dataclass's ``object.__setattr__`` ends in,
+# without the per-field name lookup).
+_PLAIN = frozenset((int, float))
+_new = object.__new__
+_set_wins, _set_losses, _set_ties = (WinLoss.__dict__[f].__set__ for f in WinLoss.__slots__)
+
+
+def _win_loss(n_wins: Any, n_losses: Any, n_ties: Any) -> WinLoss:
+    obj = _new(WinLoss)
+    _set_wins(obj, n_wins)
+    _set_losses(obj, n_losses)
+    _set_ties(obj, n_ties)
+    return obj
+
+
+_set_sa, _set_ta, _set_sb, _set_tb = (
+    TwoProportions.__dict__[f].__set__ for f in TwoProportions.__slots__
+)
+
+
+def _two_proportions(successes_a: int, trials_a: int, successes_b: int, trials_b: int) -> Any:
+    obj = _new(TwoProportions)
+    _set_sa(obj, successes_a)
+    _set_ta(obj, trials_a)
+    _set_sb(obj, successes_b)
+    _set_tb(obj, trials_b)
+    return obj
+
+
+_set_na, _set_suma, _set_sqa, _set_nb, _set_sumb, _set_sqb = (
+    TwoMeans.__dict__[f].__set__ for f in TwoMeans.__slots__
+)
+
+
+def _two_means(
+    n_a: int, sum_a: float, sum_squares_a: float, n_b: int, sum_b: float, sum_squares_b: float
+) -> TwoMeans:
+    obj = _new(TwoMeans)
+    _set_na(obj, n_a)
+    _set_suma(obj, sum_a)
+    _set_sqa(obj, sum_squares_a)
+    _set_nb(obj, n_b)
+    _set_sumb(obj, sum_b)
+    _set_sqb(obj, sum_squares_b)
+    return obj
+
+
+_set_n, _set_total, _set_variance = (CenteredSum.__dict__[f].__set__ for f in CenteredSum.__slots__)
+
+
+def _centered_sum(n: int, total: float, variance: float) -> CenteredSum:
+    obj = _new(CenteredSum)
+    _set_n(obj, n)
+    _set_total(obj, total)
+    _set_variance(obj, variance)
+    return obj
+
+
+(_set_assigned,) = (ArmCounts.__dict__[f].__set__ for f in ArmCounts.__slots__)
+
+
+def _arm_counts(n_assigned: tuple[int, ...]) -> ArmCounts:
+    obj = _new(ArmCounts)
+    _set_assigned(obj, n_assigned)
+    return obj
