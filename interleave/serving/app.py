@@ -39,6 +39,7 @@ import json
 import math
 import os
 import socket
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -414,6 +415,11 @@ def create_app(config: ServiceConfig | None = None) -> Any:
                 text = str(error)
                 field = text.split("`")[1] if text.count("`") >= 2 else "body"
                 response = problem(422, field, text)
+            except sqlite3.Error as error:
+                # A new experiment reads the store, which first commits what is queued; if that
+                # commit fails, so does this request (its events stay queued, as in `durable`).
+                msg = f"the event store failed ({type(error).__name__}: {error}); retry the request"
+                response = problem(503, "store", msg)
             try:
                 await acknowledge(request.method == "POST", appended_before)
             except _StoreFailed as failed:

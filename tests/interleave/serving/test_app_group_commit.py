@@ -235,6 +235,12 @@ def test_a_failed_commit_answers_503_and_acknowledges_nothing(service, monkeypat
         assert click.status_code == 503
         assert "accepted" not in click.json()
         assert committed_impressions(db) == {first["impression_id"]}
+        # A new experiment reads the store, committing the queue first: that fails too.
+        other = {"experiment": "other", "request_key": "k", "rankings": LISTS}
+        created = client.post("/interleave", json=other)
+        assert created.status_code == 503
+        assert created.json()["field"] == "store"
+        assert "simulated" in created.json()["error"]
         # The store recovers: the repeated request is answered once its queued events commit.
         commits.fail = False
         again = client.post("/interleave", json={"request_key": "lost", "rankings": LISTS})
