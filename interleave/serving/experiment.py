@@ -214,7 +214,15 @@ def _impression_id(experiment_id: str, key: Any) -> str:
     # A pure function of (experiment, request key): a retried request maps to the same impression.
     # (One shared encoder: json.dumps with options would build one per call.)
     payload = _KEY_ENCODER.encode([experiment_id, key])
-    return hashlib.blake2b(payload.encode(), digest_size=12).hexdigest()
+    try:
+        raw = payload.encode()
+    except UnicodeEncodeError as error:  # a lone surrogate ('\ud800'): no store can keep it
+        msg = (
+            f"`request_key` {key!r} is not valid Unicode text ({error.reason} at character "
+            f"{error.start}): the event store keeps UTF-8; pass the key as valid text or an int"
+        )
+        raise InvalidArgument(msg) from None
+    return hashlib.blake2b(raw, digest_size=12).hexdigest()
 
 
 def _check_request_key(key: Any) -> Any:

@@ -407,3 +407,13 @@ def test_a_killed_server_loses_no_acknowledged_event(tmp_path):
     clicks = {(e["impression"], e["position"]) for e in events if e["kind"] == "click"}
     assert {i for i, p in acknowledged if p < 0} <= impressions
     assert {(i, p) for i, p in acknowledged if p >= 0} <= clicks
+
+
+def test_a_request_key_with_a_lone_surrogate_gets_422_naming_it(service):
+    url, _, _ = service
+    with httpx.Client(base_url=url, timeout=30) as client:
+        body = b'{"request_key": "\\ud800", "rankings": [[1, 2], [2, 1]]}'
+        bad = client.post("/interleave", content=body)
+        assert bad.status_code == 422
+        assert bad.json()["field"] == "request_key"
+        assert client.post("/interleave", json={"request_key": "ok", "rankings": LISTS}).is_success

@@ -267,3 +267,14 @@ def test_batched_sqlite_store_acknowledges_on_flush_and_close(tmp_path):
         assert sum(e["kind"] == "impression" for e in reopened.read("exp")) == 51
     with pytest.raises(InvalidArgument, match="batch_interval"):
         SQLiteStore(path, batch_interval=0)
+
+
+@pytest.mark.parametrize("key", ["\ud800", ("user", "\udfff")])
+def test_a_request_key_no_store_can_keep_is_refused_naming_it_and_nothing_is_written(key):
+    # A lone surrogate (json.loads makes one from "\\ud800") has no UTF-8 form.
+    store = MemoryStore()
+    experiment = make(store)
+    with pytest.raises(InvalidArgument, match="request_key"):
+        experiment.serve(key, [[1, 2], [2, 1]], user="u")
+    assert list(store.read()) == [e for e in store.read() if e["kind"] == "config"]
+    assert experiment.result().n_impressions == 0
