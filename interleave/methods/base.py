@@ -231,6 +231,18 @@ class Interleaver(ABC):
         """The configuration that decides credit, as sorted ``(name, value)`` pairs (JSON-able)."""
         return (("length", self.length),)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Any attribute set may change the configuration: drop the memo of params().
+        object.__setattr__(self, name, value)
+        self.__dict__.pop("_params_memo", None)
+
+    def _params(self) -> tuple[tuple[str, Any], ...]:
+        """:meth:`params`, memoised until an attribute is set (the per-request paths read it)."""
+        memo = self.__dict__.get("_params_memo")
+        if memo is None:
+            memo = self.__dict__["_params_memo"] = self.params()
+        return memo
+
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={value!r}" for name, value in self.params())
         return f"{type(self).__name__}({args})"
@@ -331,7 +343,7 @@ class Interleaver(ABC):
         """The record of a fused path's ``(items, teams, ranks_a, ranks_b)``."""
         items, teams, ranks_a, ranks_b = merged
         return Interleaving._from_checked_parts(
-            self.name, items, teams, (ranks_a, ranks_b), (len(a), len(b)), self.params(), key, seed
+            self.name, items, teams, (ranks_a, ranks_b), (len(a), len(b)), self._params(), key, seed
         )
 
     @abstractmethod

@@ -358,7 +358,7 @@ class Optimized(Interleaver):
             lookup = plain_pair_key(*rankings)
             if lookup is not None:
                 pair = self._pairs.get(lookup)
-                if pair is None or pair.params != self.params():
+                if pair is None or pair.params != self._params():
                     pair = self.for_rankings(rankings)
                     self._remember(lookup, pair)
                 return pair._keyed(key, seed)
@@ -441,7 +441,7 @@ class Optimized(Interleaver):
         if (
             type(interleaving) is not Interleaving
             or interleaving.method != "optimized"
-            or interleaving.params != self.params()
+            or interleaving.params != self._params()
         ):
             self._check_record(interleaving)
         n_shown = len(interleaving.items)

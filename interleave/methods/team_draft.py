@@ -257,8 +257,7 @@ class TeamDraft(Interleaver):
         if (
             type(interleaving) is not Interleaving
             or interleaving.method != "team_draft"
-            or interleaving.params
-            != (("common_prefix", self.common_prefix), ("length", self.length))
+            or interleaving.params != self._params()
         ):
             self._check_record(interleaving)
         teams = interleaving.teams

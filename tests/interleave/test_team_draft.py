@@ -265,3 +265,15 @@ def test_a_common_prefix_as_long_as_the_list_is_the_whole_list():
     il = TeamDraft(length=1).interleave([[0], [0, 1]], key="k", seed=2)
     assert il.items == (0,)
     assert il.teams == (-1,)
+
+
+def test_a_changed_configuration_refuses_records_of_the_old_one():
+    # params() is memoised for the per-request paths; setting an attribute must drop the memo.
+    method = TeamDraft(length=3, common_prefix=True)
+    record = method.interleave([[1, 2, 3], [1, 3, 2]], key="k", seed=1)
+    method.credit(record, [0])
+    method.common_prefix = False
+    assert method.params() == (("common_prefix", False), ("length", 3))
+    with pytest.raises(InvalidArgument, match="configured"):
+        method.credit(record, [0])
+    assert method.interleave([[1, 2, 3], [1, 3, 2]], key="k", seed=1).params == method.params()
