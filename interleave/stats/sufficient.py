@@ -697,21 +697,28 @@ class TwoMeans(_DifferenceOfMeans):
         n_a, n_b = self.n_a, self.n_b
         if n_a < 2 or n_b < 2:
             return 0.0, 0.0
+        squares_a, squares_b = self.sum_squares_a, self.sum_squares_b
         mean_a = self.sum_a / n_a
         mean_b = self.sum_b / n_b
         try:
-            centred_a = max(self.sum_squares_a - n_a * mean_a * mean_a, 0.0)
-            centred_b = max(self.sum_squares_b - n_b * mean_b * mean_b, 0.0)
+            # Clipped at 0 (rounding can make them negative); `if` rather than max(): the update
+            # hot path reads this on every look.
+            centred_a = squares_a - n_a * mean_a * mean_a
+            if centred_a < 0.0:
+                centred_a = 0.0
+            centred_b = squares_b - n_b * mean_b * mean_b
+            if centred_b < 0.0:
+                centred_b = 0.0
             var_a = centred_a / (n_a - 1)
             var_b = centred_b / (n_b - 1)
-            if centred_a <= _FLAT * self.sum_squares_a or centred_b <= _FLAT * self.sum_squares_b:
+            if centred_a <= _FLAT * squares_a or centred_b <= _FLAT * squares_b:
                 n = n_a + n_b
                 grand = (self.sum_a + self.sum_b) / n
-                total = self.sum_squares_a + self.sum_squares_b
+                total = squares_a + squares_b
                 pooled = max(total - n * grand * grand, 0.0) / (n - 1)
-                if centred_a <= _FLAT * self.sum_squares_a:
+                if centred_a <= _FLAT * squares_a:
                     var_a = pooled
-                if centred_b <= _FLAT * self.sum_squares_b:
+                if centred_b <= _FLAT * squares_b:
                     var_b = pooled
         except OverflowError:  # pragma: no cover - floats give inf, not OverflowError
             return mean_b - mean_a, 0.0
