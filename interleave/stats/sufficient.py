@@ -23,7 +23,13 @@ CenteredSum    total             variance                         total / varian
 where ``z = difference / se`` is the A/B z statistic. ``effect_interval(halfwidth)`` maps a
 half-width on ``s`` to an interval for the effect, and ``effect_scale()`` is the factor ``c`` with
 "mean effect of one observation" ``= c s / v`` (its variance ``c^2 / v``): the bridge to Johari et
-al.'s mixture over effects (:meth:`~interleave.stats.MixtureSPRT.johari`).
+al.'s mixture over effects (:meth:`~interleave.stats.MixtureSPRT.johari`), which reads all three
+at once through ``centred_with_scale()`` (one pass over an A/B kind's moments).
+
+``update`` is the live hot path: plain ints and floats skip the increment checkers (anything else
+goes through them and is converted or refused by name), and the result is built from its checked
+fields without ``__init__``; ``tests/interleave/stats/test_update_fast_path.py`` holds both routes
+equal.
 
 For wins and losses the pair is exact: each decisive comparison adds +1 or -1, a variable bounded
 in [-1, 1] and so 1-sub-Gaussian (Hoeffding), which makes the mixture test valid at every sample
