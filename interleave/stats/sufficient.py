@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -535,6 +536,8 @@ def _binary(name: str, values: Any) -> np.ndarray:
 
 # --------------------------------------------------------------------------------- TwoMeans
 
+_FLOAT_MAX = sys.float_info.max  # a finite float is at most this: the hot paths' range test
+
 
 def _finite_sum(name: str, total: float) -> float:
     if not math.isfinite(total):
@@ -598,23 +601,22 @@ class TwoMeans(_DifferenceOfMeans):
             check_total("n", count_a + count_b)
         if not (type(sum_a) is float and sum_a - sum_a == 0.0):
             sum_a = real_increment("sum_a", sum_a)
-        if not (type(sum_squares_a) is float and 0.0 <= sum_squares_a < math.inf):
+        if not (type(sum_squares_a) is float and 0.0 <= sum_squares_a <= _FLOAT_MAX):
             sum_squares_a = real_increment("sum_squares_a", sum_squares_a, non_negative=True)
         if not (type(sum_b) is float and sum_b - sum_b == 0.0):
             sum_b = real_increment("sum_b", sum_b)
-        if not (type(sum_squares_b) is float and 0.0 <= sum_squares_b < math.inf):
+        if not (type(sum_squares_b) is float and 0.0 <= sum_squares_b <= _FLOAT_MAX):
             sum_squares_b = real_increment("sum_squares_b", sum_squares_b, non_negative=True)
-        sums = (
-            self.sum_a + sum_a,
-            self.sum_squares_a + sum_squares_a,
-            self.sum_b + sum_b,
-            self.sum_squares_b + sum_squares_b,
-        )
-        if (sums[0] + sums[1] + sums[2] + sums[3]) * 0.0 != 0.0:  # an overflow to inf (or nan)
-            names = ("sum_a", "sum_squares_a", "sum_b", "sum_squares_b")
-            for name, total in zip(names, sums, strict=True):
-                _finite_sum(name, total)
-        return _two_means(count_a, sums[0], sums[1], count_b, sums[2], sums[3])
+        total_a = self.sum_a + sum_a
+        squares_a = self.sum_squares_a + sum_squares_a
+        total_b = self.sum_b + sum_b
+        squares_b = self.sum_squares_b + sum_squares_b
+        if (total_a + squares_a + total_b + squares_b) * 0.0 != 0.0:  # an overflow to inf (or nan)
+            _finite_sum("sum_a", total_a)
+            _finite_sum("sum_squares_a", squares_a)
+            _finite_sum("sum_b", total_b)
+            _finite_sum("sum_squares_b", squares_b)
+        return _two_means(count_a, total_a, squares_a, count_b, total_b, squares_b)
 
     def merge(self, other: TwoMeans) -> TwoMeans:
         """The totals of both (e.g. two workers or two days): exact up to float addition."""
@@ -773,7 +775,7 @@ class CenteredSum(Result):
         # real_increment and count_increment return; only other values pay for the calls.
         if not (type(total) is float and total - total == 0.0):
             total = real_increment("total", total)
-        if not (type(variance) is float and 0.0 <= variance < math.inf):
+        if not (type(variance) is float and 0.0 <= variance <= _FLOAT_MAX):
             variance = real_increment("variance", variance, non_negative=True)
         new_total = self.total + total
         new_variance = self.variance + variance
