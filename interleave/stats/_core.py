@@ -520,7 +520,7 @@ class SequentialState(Result):
             "schema_version": STATE_SCHEMA_VERSION,
             "test": _config(self.test),
             "data": _config(self.data),
-            "statistic": float(self.statistic),
+            "statistic": _json_statistic(self.statistic),
             "pvalue": float(self.pvalue),
             "n_stopped": _plain("n_stopped", self.n_stopped),
             "stopped_decision": None if decision is None else decision.value,
@@ -560,7 +560,7 @@ class SequentialState(Result):
         test = _restore("test", record["test"], _TESTS)
         data = _restore("data", record["data"], _KINDS)
         test.start(data)  # the test checks it can read this data (kind, arms)
-        statistic = check_real("statistic", record["statistic"])
+        statistic = _restore_statistic(record["statistic"])
         pvalue = check_real("pvalue", record["pvalue"], low=0.0, high=1.0)
         looks_value = record["looks"]
         if not isinstance(looks_value, list | tuple):
@@ -592,6 +592,23 @@ class SequentialState(Result):
                 raise InvalidArgument(msg)
             check_real("n_stopped", n_stopped, low=0.0)
         return cls(test, data, statistic, pvalue, n_stopped, decision, looks)
+
+
+def _json_statistic(statistic: float) -> float | str:
+    # Overwhelming evidence can take a statistic to +-inf, which strict JSON (a web framework's
+    # encoder, the event stores') refuses: write it as the string "inf" or "-inf".
+    value = float(statistic)
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def _restore_statistic(value: Any) -> float:
+    if value in ("inf", "-inf") and isinstance(value, str):
+        return float(value)
+    if isinstance(value, float) and math.isinf(value):  # read back by a lenient JSON parser
+        return value
+    return check_real("statistic", value)
 
 
 # The slot descriptors' setters, for SequentialState._from_checked_parts (as the frozen dataclass's
