@@ -35,7 +35,8 @@ Sequential tests, safe under continuous peeking, share one typed protocol,
 Fixed-horizon tests (look once): :func:`sign_test`, :func:`paired_test`,
 :func:`two_proportions_test`, :func:`welch_test`, :func:`bootstrap_test`, :func:`srm_test`;
 planning: :func:`sample_size_sign_test`, :func:`sample_size_two_proportions`,
-:func:`sample_size_two_means` and the ``power_*`` functions; multiplicity:
+:func:`sample_size_two_means`, :func:`sample_size_paired` (per-user differences) and the
+``power_*`` functions; multiplicity:
 :func:`adjust_pvalues`, :func:`pairwise_sign_tests`.
 
 Documented bounds (inputs beyond them raise :class:`~interleave.errors.InvalidArgument` at once,
@@ -80,9 +81,11 @@ from interleave.stats.multiple import adjust_pvalues, pairwise_sign_tests
 from interleave.stats.power import (
     MAX_EXACT_N,
     MAX_SAMPLE_SIZE,
+    power_paired,
     power_sign_test,
     power_two_means,
     power_two_proportions,
+    sample_size_paired,
     sample_size_sign_test,
     sample_size_two_means,
     sample_size_two_proportions,
@@ -123,9 +126,11 @@ __all__ = [
     "bootstrap_test",
     "paired_test",
     "pairwise_sign_tests",
+    "power_paired",
     "power_sign_test",
     "power_two_means",
     "power_two_proportions",
+    "sample_size_paired",
     "sample_size_sign_test",
     "sample_size_two_means",
     "sample_size_two_proportions",

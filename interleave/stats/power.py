@@ -1,5 +1,9 @@
 """Power and sample size, for A/B tests (statsmodels) and for interleaving (the sign test).
 
+Paired (per-user differences, :func:`~interleave.stats.paired_test`):
+:func:`sample_size_paired` and :func:`power_paired` are the one-sample t-test's, statsmodels'
+``TTestPower`` with ``d = difference / standard_deviation`` of the per-user differences.
+
 A/B: :func:`sample_size_two_proportions` and :func:`power_two_proportions` use statsmodels'
 ``NormalIndPower`` with Cohen's ``h`` (``proportion_effectsize``); the means versions use
 ``TTestIndPower`` with Cohen's ``d``. Sizes are per arm, ``n_b = ratio * n_a``, rounded up.
@@ -23,10 +27,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import integrate, optimize, stats
 
 from interleave._checks import check_int, check_one_of
 from interleave.errors import InvalidArgument
@@ -44,9 +49,12 @@ __all__ = [
     "MAX_SAMPLE_SIZE",
     "ABSampleSize",
     "InterleavingSampleSize",
+    "PairedSampleSize",
+    "power_paired",
     "power_sign_test",
     "power_two_means",
     "power_two_proportions",
+    "sample_size_paired",
     "sample_size_sign_test",
     "sample_size_two_means",
     "sample_size_two_proportions",
@@ -94,6 +102,27 @@ class ABSampleSize(Result):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class PairedSampleSize(Result):
+    """Pairs (users, each with a candidate-minus-baseline difference) for the paired t-test.
+
+    Attributes
+    ----------
+    n_pairs
+        Users needed (rounded up: the smallest whole number whose power reaches ``power``).
+    effect_size
+        ``difference / standard_deviation`` (Cohen's ``d`` of the differences).
+    alpha, power, alternative
+        As asked.
+    """
+
+    n_pairs: int
+    effect_size: float
+    alpha: float
+    power: float
+    alternative: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class InterleavingSampleSize(Result):
     """Comparisons (interleaved impressions with a click) needed for the sign test.
 
@@ -116,6 +145,104 @@ class InterleavingSampleSize(Result):
     alternative: str
     tie_policy: str
     method: str
+
+
+# ------------------------------------------------------------------------ t-test power
+
+
+_TAIL_SPAN = 60.0  # integrate where the integrand is within e^-60 of its peak
+
+
+def _log_chi_density(w: float, df: float) -> float:
+    """Log density, up to a constant, of ``w = sqrt(df) log S`` with ``S^2 ~ chi2(df) / df``."""
+    u = w / math.sqrt(df)
+    # (df/2) (2u - (e^{2u} - 1)), the chi2 log density in u less its constant; expm1 keeps the
+    # cancellation small near u = 0 where the mass is.
+    return 0.5 * df * (2.0 * u - math.expm1(2.0 * u))
+
+
+def _log_integral(log_f: Any) -> float:
+    """``log`` of the integral over the real line of ``exp(log_f)``, a log-concave function."""
+    found = optimize.minimize_scalar(lambda w: -log_f(w), bracket=(-1.0, 0.0))
+    mode, peak = float(found.x), -float(found.fun)
+    if not math.isfinite(peak):
+        return -math.inf
+
+    def edge(direction: float) -> float:
+        step = 1.0
+        while log_f(mode + direction * step) > peak - _TAIL_SPAN:
+            step *= 2.0
+        return float(
+            optimize.brentq(lambda w: log_f(w) - (peak - _TAIL_SPAN), mode, mode + direction * step)
+        )
+
+    area, _ = integrate.quad(
+        lambda w: math.exp(log_f(w) - peak),
+        edge(-1.0),
+        edge(1.0),
+        points=[mode],
+        limit=200,
+        epsabs=0.0,
+        epsrel=1e-10,
+    )
+    return peak + math.log(area) if area > 0 else -math.inf
+
+
+def _nct_lower_tail_integral(x: float, df: float, nc: float) -> float:
+    """``P(T <= x)`` for ``T = (Z + nc) / S``, as ``E[Phi(x S - nc)]``, by quadrature.
+
+    Over ``w = sqrt(df) log S`` both integrands are log-concave when ``x <= 0``, so one peak
+    each; the chi density's constant cancels in the ratio.
+    """
+    if x <= 0 and nc > 0 and float(stats.norm.logcdf(-nc)) < -750.0:
+        # x S - nc <= -nc, so the tail is below Phi(-nc), which underflows a float: 0 is exact
+        # to float precision (and quadrature at such logs, ~-nc^2 / 2, has no digits left).
+        return 0.0
+    root = math.sqrt(df)
+
+    def log_f(w: float) -> float:
+        return float(stats.norm.logcdf(x * math.exp(w / root) - nc)) + _log_chi_density(w, df)
+
+    # quad may warn of roundoff at its 1e-10 target; what it reaches is ~1e-3 relative or
+    # better (against mpmath, tails down to 1e-242), ample for a power this far from 0 and 1.
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        log_value = _log_integral(log_f) - _log_integral(lambda w: _log_chi_density(w, df))
+    return math.exp(log_value) if log_value > -800 else 0.0
+
+
+def _nct_lower_tail(x: float, df: float, nc: float) -> float:
+    """``P(T <= x)`` for the noncentral t, for ``x <= 0``.
+
+    scipy's ``nct.cdf`` (Boost) returns NaN far in the left tail when ``nc`` is large (e.g.
+    ``x = -1.97, df = 198, nc = 14.1``), which is why statsmodels' ``TTestIndPower`` and
+    ``TTestPower`` give NaN at power ~1 (NaN + 1 is NaN); below ~1e-12 its value is also off
+    by orders of magnitude (4e-48 there against mpmath's 7.32e-58). So below that, or where
+    it fails, the tail is integrated directly (7.3226e-58 there).
+    """
+    with np.errstate(all="ignore"):
+        value = float(stats.nct.cdf(x, df, nc))
+    if math.isfinite(value) and value >= 1e-12:
+        return value
+    return _nct_lower_tail_integral(x, df, nc)
+
+
+def _t_power(effect: float, n_effective: float, df: float, alpha: float, alternative: str) -> float:
+    """Power of a t-test, as statsmodels' ``ttest_power``, never NaN.
+
+    The rejecting tails are ``P(T > t_crit)`` and ``P(T < -t_crit)`` with ``T`` noncentral t
+    of ``nc = effect sqrt(n_effective)``; each is taken as a lower tail at ``-t_crit`` (the
+    upper one by ``T(nc) = -T(-nc)``), where :func:`_nct_lower_tail` is reliable.
+    """
+    level = alpha / 2 if alternative == "two-sided" else alpha
+    critical = float(stats.t.isf(level, df))
+    nc = effect * math.sqrt(n_effective)
+    power = 0.0
+    if alternative in ("two-sided", "greater"):
+        power += _nct_lower_tail(-critical, df, -nc)
+    if alternative in ("two-sided", "less"):
+        power += _nct_lower_tail(-critical, df, nc)
+    return min(1.0, max(0.0, power))
 
 
 def _check_power(power: Any) -> float:
@@ -285,21 +412,127 @@ def power_two_means(
     --------
     >>> round(power_two_means(0.1, 1.0, 1571), 3)
     0.8
+    >>> power_two_means(3.0, 1.0, 100)  # statsmodels' TTestIndPower gives nan here
+    1.0
     """
-    from statsmodels.stats.power import TTestIndPower
-
     difference = check_real("difference", difference)
     standard_deviation = check_positive("standard_deviation", standard_deviation)
     n_a = check_int("n_a", n_a, minimum=2, maximum=MAX_SAMPLE_SIZE)
     alpha, ratio = check_alpha("alpha", alpha), _check_ratio(ratio)
-    alt = _STATSMODELS_ALTERNATIVE[check_alternative(alternative)]
+    alternative = check_alternative(alternative)
     # Beyond |d| = 1000 the power is 0 or 1 to float precision: clip so nothing overflows.
     effect = max(-_MAX_EFFECT, min(_MAX_EFFECT, _effect_size(difference, standard_deviation)))
-    return float(
-        TTestIndPower().power(
-            effect_size=effect, nobs1=n_a, alpha=alpha, ratio=ratio, alternative=alt
-        )
+    # statsmodels' TTestIndPower().power returns NaN at power ~1 (see _nct_lower_tail); the
+    # same formula (df = n_a + n_b - 2, n_effective = n_a n_b / (n_a + n_b)) with tails that
+    # never fail.
+    n_b = n_a * ratio
+    return _t_power(effect, n_a * n_b / (n_a + n_b), n_a + n_b - 2, alpha, alternative)
+
+
+def _check_paired_inputs(
+    difference: Any, standard_deviation: Any, alpha: Any, alternative: Any
+) -> tuple[float, float, str]:
+    difference = check_real("difference", difference)
+    standard_deviation = check_positive("standard_deviation", standard_deviation)
+    alpha = check_alpha("alpha", alpha)
+    alternative = check_alternative(alternative)
+    return _effect_size(difference, standard_deviation), alpha, alternative
+
+
+def _paired_power(n: float, effect: float, alpha: float, alternative: str) -> float:
+    # Beyond |d| = 1000 the power is 0 or 1 to float precision: clip so nothing overflows.
+    effect = max(-_MAX_EFFECT, min(_MAX_EFFECT, effect))
+    return _t_power(effect, n, n - 1, alpha, alternative)
+
+
+def sample_size_paired(
+    difference: float,
+    standard_deviation: float,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    alternative: str = "two-sided",
+) -> PairedSampleSize:
+    """Users (pairs) for the paired t-test to detect a mean per-user ``difference``.
+
+    The design of :func:`~interleave.stats.paired_test`: each user contributes one
+    candidate-minus-baseline difference, of mean ``difference`` and standard deviation
+    ``standard_deviation`` (of the differences, not of the metric: pairing helps exactly by
+    making it smaller). The reference is statsmodels' ``TTestPower`` (one-sample t) with
+    ``d = difference / standard_deviation``; ``n_pairs`` is the smallest whole number of
+    users whose power reaches ``power``, that is ``TTestPower().solve_power`` rounded up.
+
+    Examples
+    --------
+    >>> sample_size_paired(0.1, 1.0).n_pairs
+    787
+    """
+    effect, alpha, alternative = _check_paired_inputs(
+        difference, standard_deviation, alpha, alternative
     )
+    power = _check_power(power)
+    if difference == 0:
+        msg = "`difference` is 0: no sample size detects a zero effect"
+        raise InvalidArgument(msg)
+    if (alternative == "greater" and effect < 0) or (alternative == "less" and effect > 0):
+        msg = (
+            f"the effect ({effect:+.4g}) points away from alternative={alternative!r}; no "
+            "sample size reaches that power"
+        )
+        raise InvalidArgument(msg)
+    # The normal approximation first: it fails fast where no experiment is large enough.
+    z_alpha = _critical(alpha, alternative)
+    z_beta = float(stats.norm.isf(1.0 - power))
+    approximate = ((z_alpha + z_beta) / effect) ** 2
+    if not approximate <= MAX_SAMPLE_SIZE:
+        msg = (
+            f"an effect size of {effect:.3g} needs about {approximate:.3g} users, more than "
+            f"MAX_SAMPLE_SIZE ({MAX_SAMPLE_SIZE:.0e}); no experiment detects it"
+        )
+        raise InvalidArgument(msg)
+
+    def reached(n: int) -> bool:
+        return _paired_power(n, effect, alpha, alternative) >= power
+
+    # Power rises with n: bracket the smallest n >= 2 that reaches it, then bisect on integers
+    # (exact rounding up, with no solver tolerance to fall on the wrong side of an integer).
+    low, high = 1, max(2, math.ceil(approximate))
+    while not reached(high):
+        low, high = high, 2 * high
+        if high > 2 * MAX_SAMPLE_SIZE:
+            msg = f"no n up to {MAX_SAMPLE_SIZE:.0e} users reaches power {power!r}"
+            raise InvalidArgument(msg)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if middle >= 2 and reached(middle):
+            high = middle
+        else:
+            low = middle
+    return PairedSampleSize(high, effect, alpha, power, alternative)
+
+
+def power_paired(
+    difference: float,
+    standard_deviation: float,
+    n_pairs: int,
+    *,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+) -> float:
+    """Power of the paired t-test with ``n_pairs`` users (see :func:`sample_size_paired`).
+
+    Examples
+    --------
+    >>> round(power_paired(0.1, 1.0, 787), 3)
+    0.8
+    >>> power_paired(2.0, 1.0, 100)  # statsmodels' TTestPower gives nan here
+    1.0
+    """
+    effect, alpha, alternative = _check_paired_inputs(
+        difference, standard_deviation, alpha, alternative
+    )
+    n_pairs = check_int("n_pairs", n_pairs, minimum=2, maximum=MAX_SAMPLE_SIZE)
+    return _paired_power(n_pairs, effect, alpha, alternative)
 
 
 # ------------------------------------------------------------------------------ interleaving
