@@ -273,7 +273,13 @@ def _effect_size(difference: float, standard_deviation: float) -> float:
 
 
 def _solve(
-    engine: Any, effect: float, alpha: float, power: float, ratio: float, alternative: str
+    engine: Any,
+    effect: float,
+    alpha: float,
+    power: float,
+    ratio: float,
+    alternative: str,
+    power_at: Any = None,
 ) -> float:
     alt = _STATSMODELS_ALTERNATIVE[alternative]
     if (alt == "larger" and effect <= 0) or (alt == "smaller" and effect >= 0):
@@ -294,11 +300,33 @@ def _solve(
         raise InvalidArgument(msg)
     if abs(effect) > _MAX_EFFECT:  # the answer is the smallest size the t-test allows
         return 2.0
-    return float(
-        engine.solve_power(
-            effect_size=effect, alpha=alpha, power=power, ratio=ratio, alternative=alt
+    if power_at is None:
+        return float(
+            engine.solve_power(
+                effect_size=effect, alpha=alpha, power=power, ratio=ratio, alternative=alt
+            )
         )
-    )
+    if power_at(2.0) >= power:  # the smallest size the t-test allows is enough
+        return 2.0
+    # statsmodels' TTestIndPower solver fails (NaN, with a ConvergenceWarning, or a TypeError)
+    # for large effects (d = 3 at power 0.5 one-sided, d = 10 at 0.9): its power is NaN there.
+    # Its answer is kept where it holds; otherwise the same root of the never-NaN power.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            n = float(
+                engine.solve_power(
+                    effect_size=effect, alpha=alpha, power=power, ratio=ratio, alternative=alt
+                )
+            )
+        except (ArithmeticError, TypeError, ValueError):
+            n = math.nan
+    if math.isfinite(n) and n >= 2 and abs(power_at(n) - power) <= 1e-8:
+        return n
+    high = max(4.0, 2.0 * approximate)
+    while power_at(high) < power:
+        high *= 2.0
+    return float(optimize.brentq(lambda n: power_at(n) - power, 2.0, high, xtol=1e-10))
 
 
 def sample_size_two_proportions(
@@ -393,7 +421,17 @@ def sample_size_two_means(
         msg = "`difference` is 0: no sample size detects a zero effect"
         raise InvalidArgument(msg)
     effect = _effect_size(difference, standard_deviation)
-    n_a = _solve(TTestIndPower(), effect, alpha, power, ratio, alternative)
+    n_a = _solve(
+        TTestIndPower(),
+        effect,
+        alpha,
+        power,
+        ratio,
+        alternative,
+        lambda n: _t_power(
+            effect, n * ratio / (1.0 + ratio), n * (1.0 + ratio) - 2, alpha, alternative
+        ),
+    )
     return ABSampleSize(math.ceil(n_a), math.ceil(n_a * ratio), effect, alpha, power, alternative)
 
 

@@ -18,6 +18,7 @@ from interleave.stats import (
     power_two_means,
     power_two_proportions,
     sample_size_paired,
+    sample_size_two_means,
 )
 
 _SM = {"two-sided": "two-sided", "greater": "larger", "less": "smaller"}
@@ -212,3 +213,24 @@ def test_sample_size_paired_gives_about_the_asked_power_in_simulation():
     assert rejected == pytest.approx(0.8, abs=0.025)
     # the library's own paired_test agrees with scipy's one-sample t on these users
     assert paired_test(differences[0]).pvalue == pytest.approx(pvalues[0], rel=1e-9)
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater"])
+def test_sample_size_two_means_for_large_effects_where_the_statsmodels_solver_fails(alternative):
+    # TTestIndPower().solve_power returns NaN (ConvergenceWarning) or raises TypeError for these
+    # (statsmodels 0.15): its power is NaN near the answer. The size must still reach the power,
+    # and one user fewer per arm must not.
+    for difference, power in itertools.product((0.5, 1.5, 3.0, 10.0, 100.0), (0.5, 0.9, 0.999999)):
+        size = sample_size_two_means(difference, 1.0, power=power, alternative=alternative)
+        assert size.n_a == size.n_b >= 2
+        reached = power_two_means(difference, 1.0, size.n_a, alternative=alternative)
+        assert reached >= power, (difference, power)
+        if size.n_a > 2:
+            short = power_two_means(difference, 1.0, size.n_a - 1, alternative=alternative)
+            assert short < power, (difference, power)
+
+
+def test_sample_size_two_means_agrees_with_statsmodels_where_its_solver_converges():
+    # TTestIndPower().solve_power(1.0, power=0.9, alpha=0.05) = 22.02 (statsmodels 0.15)
+    assert sample_size_two_means(1.0, 1.0, power=0.9).n_a == 23
+    assert sample_size_two_means(0.1, 1.0).n_a == 1571  # the docstring's number
