@@ -80,12 +80,14 @@ def test_the_other_powers_are_exactly_one_at_the_same_edge():
 
 
 def test_the_far_tail_matches_an_mpmath_integral():
-    # mpmath (dps 30) quadrature of E[Phi(x S - nc)] over S^2 ~ chi2(df)/df:
-    # power_two_means(2, 1, 100, alternative='less') is P(T <= -t_.05(198)) with nc = 2 sqrt(50),
-    # 4.0407e-56 (scipy's nct.cdf: NaN); power_paired(1, 1, 1000, ...) likewise with df = 999,
-    # nc = sqrt(1000): 1.1515e-242.
-    assert power_two_means(2.0, 1.0, 100, alternative="less") == pytest.approx(4.0407e-56, rel=1e-3)
-    assert power_paired(1.0, 1.0, 1000, alternative="less") == pytest.approx(1.1515e-242, rel=3e-3)
+    # mpmath (dps 40) quadrature of E[Phi(x S - nc)] over S^2 ~ chi2(df)/df, breakpoints every
+    # df/64: power_two_means(2, 1, 100, alternative='less') is P(T <= -t_.05(198)) with
+    # nc = 2 sqrt(50), 4.04135264268100e-56 (scipy's nct.cdf: NaN); power_paired(1, 1, 1000,
+    # 'less') likewise with df = 999, nc = sqrt(1000): 1.15009778812697e-242.
+    low = power_two_means(2.0, 1.0, 100, alternative="less")
+    assert low == pytest.approx(4.04135264268100e-56, rel=1e-9)
+    lower = power_paired(1.0, 1.0, 1000, alternative="less")
+    assert lower == pytest.approx(1.15009778812697e-242, rel=1e-9)
 
 
 # ------------------------------------------------------------------------------ paired design
