@@ -312,8 +312,13 @@ def _solve(
     # statsmodels' TTestIndPower solver fails (NaN, with a ConvergenceWarning, or a TypeError)
     # for large effects (d = 3 at power 0.5 one-sided, d = 10 at 0.9): its power is NaN there.
     # Its answer is kept where it holds; otherwise the same root of the never-NaN power.
+    # Imported first: importing it sets statsmodels' own "always" filter for the warning,
+    # which inside the block would override the "ignore".
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
         try:
             n = float(
                 engine.solve_power(

@@ -236,3 +236,13 @@ def test_sample_size_two_means_agrees_with_statsmodels_where_its_solver_converge
     # TTestIndPower().solve_power(1.0, power=0.9, alpha=0.05) = 22.02 (statsmodels 0.15)
     assert sample_size_two_means(1.0, 1.0, power=0.9).n_a == 23
     assert sample_size_two_means(0.1, 1.0).n_a == 1571  # the docstring's number
+
+
+def test_sample_size_two_means_for_large_effects_with_unequal_arms_reaches_the_power():
+    for difference, power, ratio in itertools.product(
+        (1.5, 3.0, 10.0, 100.0), (0.5, 0.9, 0.999999), (1e-6, 0.1, 0.5, 2.0, 1e6)
+    ):
+        size = sample_size_two_means(difference, 1.0, power=power, ratio=ratio)
+        assert size.n_a >= 2
+        reached = power_two_means(difference, 1.0, size.n_a, ratio=ratio)
+        assert reached >= power, (difference, power, ratio)
