@@ -23,6 +23,7 @@ ints, which the exact sign test needs.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,8 @@ class Credit:
         cls, method: str, scores: tuple, preferences: tuple, clicks: tuple
     ) -> Credit:
         """A credit from parts a method has just computed from checked clicks (the hot path)."""
+        if _new_slotted is not None:
+            return _new_slotted(cls, _CREDIT_SLOTS, method, scores, preferences, clicks)
         credit = _new_credit(cls)
         _set_method(credit, method)  # the slots' own setters (see the module's end)
         _set_scores(credit, scores)
@@ -139,11 +142,16 @@ def sign_preferences(scores: Sequence[float]) -> tuple[tuple[float, ...], ...]:
     return tuple(tuple(float((a > b) - (a < b)) for b in scores) for a in scores)
 
 
-# The slot descriptors' setters, for Credit._from_checked_parts (bypassing the frozen dataclass's
-# __setattr__ as its own __init__ does, without the per-field name lookup).
-_set_method, _set_scores, _set_preferences, _set_clicks = (
-    Credit.__dict__[name].__set__ for name in ("method", "scores", "preferences", "clicks")
+# The slot descriptors, for Credit._from_checked_parts (bypassing the frozen dataclass's
+# __setattr__ as its own __init__ does, without the per-field name lookup): filled in one call
+# where interleave._speedups was built, else each by its own setter.
+_CREDIT_SLOTS = tuple(
+    Credit.__dict__[name] for name in ("method", "scores", "preferences", "clicks")
 )
+_set_method, _set_scores, _set_preferences, _set_clicks = (slot.__set__ for slot in _CREDIT_SLOTS)
+_new_slotted = None
+with contextlib.suppress(ImportError):
+    from interleave._speedups import new_slotted as _new_slotted
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,6 +20,7 @@ Changing :data:`ENCODING_VERSION` or the encoding changes every assignment ever 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import struct
@@ -47,6 +48,14 @@ __all__ = [
 ]
 
 ENCODING_VERSION = b"interleave/v1"
+
+# BLAKE2b and the plain-key encoding compiled (interleave/_speedups.c, byte-for-byte the same
+# digests, tested), where a C compiler built it at install time: each returns None for any key
+# it leaves to the reference below, which also names every error.
+_compiled_key_digest = _compiled_key_uniforms = None
+with contextlib.suppress(ImportError):
+    from interleave._speedups import plain_key_digest as _compiled_key_digest
+    from interleave._speedups import plain_key_uniforms as _compiled_key_uniforms
 _UNIT = 2.0**-53  # 53 random bits per double, the most a float64 mantissa holds uniformly
 _EIGHT_U64 = struct.Struct("<8Q")
 
@@ -180,6 +189,10 @@ def key_digest(seed: int | None, *key: Any) -> bytes:
     else:
         head = _encode_seed(int(seed))
     if len(key) == 1:  # the per-request hot path: one key part
+        if _compiled_key_digest is not None:
+            digest = _compiled_key_digest(ENCODING_VERSION + head, key[0])
+            if digest is not None:
+                return digest
         return hashlib.blake2b(
             ENCODING_VERSION + head + _encode_part(key[0]), digest_size=32
         ).digest()
@@ -264,6 +277,12 @@ def digest_uniforms(digest: bytes, n: int) -> list[float]:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _key_head(seed: int | None) -> bytes:
+    """What every key digest of ``seed`` starts with: the encoding version and the seed."""
+    return ENCODING_VERSION + (b"n" if seed is None else _encode_seed(seed))
+
+
 _FIRST_COUNTER = (0).to_bytes(8, "little")
 _FIRST_U64 = struct.Struct("<Q")
 
@@ -275,6 +294,10 @@ def plain_key_uniforms(seed: int | None, key: str | int, n: int) -> list[float]:
     seed. Callers check the types (exact ``str``/``int`` key, exact ``int`` or ``None`` seed); the
     value checks (an int key's digit bound) are :func:`key_digest`'s own.
     """
+    if _compiled_key_uniforms is not None:
+        out = _compiled_key_uniforms(_key_head(seed), key, n)
+        if out is not None:
+            return out
     head = b"n" if seed is None else _encode_seed(seed)
     if type(key) is str:
         raw = _utf8(key)

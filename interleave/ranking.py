@@ -12,6 +12,7 @@ credited later, in another process, without the full candidate lists.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -417,6 +418,10 @@ class Interleaving:
         Skips the construction checks, which re-verify what the method guarantees: tuples of the
         right lengths, teams in range, a plain str/int key and int seed. Only methods call it.
         """
+        if _new_slotted is not None:
+            return _new_slotted(
+                cls, _RECORD_SLOTS, method, items, teams, ranks, ranking_lengths, params, key, seed
+            )
         record = _new_record(cls)
         # The slots' own setters: what object.__setattr__ ends in, without its name lookups.
         _set_method(record, method)
@@ -676,8 +681,13 @@ class Interleaving:
 
 _JUST_INT = {int}
 
-# The slot descriptors' setters, for Interleaving._from_checked_parts (bypassing the frozen
-# dataclass's __setattr__ as its own __init__ does, without the per-field name lookup).
+# The slot descriptors, for Interleaving._from_checked_parts (bypassing the frozen dataclass's
+# __setattr__ as its own __init__ does, without the per-field name lookup): all filled in one
+# call where interleave._speedups was built, else each by its own setter.
+_RECORD_SLOTS = tuple(
+    Interleaving.__dict__[name]
+    for name in ("method", "items", "teams", "ranks", "ranking_lengths", "params", "key", "seed")
+)
 (
     _set_method,
     _set_items,
@@ -687,7 +697,7 @@ _JUST_INT = {int}
     _set_params,
     _set_key,
     _set_seed,
-) = (
-    Interleaving.__dict__[name].__set__
-    for name in ("method", "items", "teams", "ranks", "ranking_lengths", "params", "key", "seed")
-)
+) = (slot.__set__ for slot in _RECORD_SLOTS)
+_new_slotted = None
+with contextlib.suppress(ImportError):
+    from interleave._speedups import new_slotted as _new_slotted

@@ -309,7 +309,7 @@ class Interleaver(ABC):
             tuple(teams),
             ranks,
             tuple(map(len, lists)),
-            self.params(),
+            self._params(),
             key,
             seed,
         )

@@ -358,7 +358,8 @@ class Optimized(Interleaver):
             lookup = plain_pair_key(*rankings)
             if lookup is not None:
                 pair = self._pairs.get(lookup)
-                if pair is None or pair.params != self._params():
+                params = self._params()
+                if pair is None or (pair.params is not params and pair.params != params):
                     pair = self.for_rankings(rankings)
                     self._remember(lookup, pair)
                 return pair._keyed(key, seed)
@@ -431,9 +432,9 @@ class Optimized(Interleaver):
             type(seed) is int or seed is None
         ):  # the parts are the sampler's own: skip re-checking them
             return Interleaving._from_checked_parts(
-                self.name, items, teams, ranks, lengths, self.params(), key, seed
+                self.name, items, teams, ranks, lengths, self._params(), key, seed
             )
-        return Interleaving(self.name, items, teams, ranks, lengths, self.params(), key, seed)
+        return Interleaving(self.name, items, teams, ranks, lengths, self._params(), key, seed)
 
     def credit(self, interleaving: Interleaving, clicks: Any) -> Credit:
         """Credit the clicked items by their ranks; see :meth:`Interleaver.credit`."""
@@ -441,7 +442,10 @@ class Optimized(Interleaver):
         if (
             type(interleaving) is not Interleaving
             or interleaving.method != "optimized"
-            or interleaving.params != self._params()
+            or (
+                interleaving.params is not self._params()  # its own records: the memo itself
+                and interleaving.params != self._params()
+            )
         ):
             self._check_record(interleaving)
         n_shown = len(interleaving.items)
@@ -603,7 +607,7 @@ class OptimizedPair:
         self.method = method
         self.solution = solution
         self.rankings = lists
-        self.params = method.params()
+        self.params = method._params()  # the memo itself: the per-request check is `is`
         self._positions = positions
         self._lengths = (len(lists[0]), len(lists[1]))
 

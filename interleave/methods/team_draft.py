@@ -257,7 +257,10 @@ class TeamDraft(Interleaver):
         if (
             type(interleaving) is not Interleaving
             or interleaving.method != "team_draft"
-            or interleaving.params != self._params()
+            or (
+                interleaving.params is not self._params()  # its own records: the memo itself
+                and interleaving.params != self._params()
+            )
         ):
             self._check_record(interleaving)
         teams = interleaving.teams

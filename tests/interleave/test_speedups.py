@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import gc
+import hashlib
 import itertools
 import os
 import sys
@@ -23,7 +24,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import interleave._fused as fused
+import interleave.credit as credit_module
+import interleave.ranking as ranking_module
+from interleave import keys
 from interleave._fused import _python_balanced_two, _python_team_draft_two
+from interleave.credit import Credit
+from interleave.ranking import Interleaving
 from tests.fuzzing import call_bounded
 
 try:
@@ -358,3 +364,161 @@ def test_plain_pair_key_refuses_ids_equal_to_plain_ones():
         assert _speedups.plain_pair_key(a, b) is None
         assert fused._python_plain_pair_key(a, b) is None
     assert _speedups.plain_pair_key(["a", "b"], ["b"]) == (("a", "b"), ("b",))
+
+
+# -- keyed draws: BLAKE2b (RFC 7693) and the plain-key encoding of interleave.keys --------------
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.binary(max_size=700),  # 0 to 5 blocks, so block boundaries and the empty message
+    st.binary(max_size=64),
+    st.integers(1, 64),
+)
+def test_blake2b_equals_hashlib(data, key, digest_size):
+    expected = hashlib.blake2b(data, key=key, digest_size=digest_size).digest()
+    assert _speedups.blake2b(data, key, digest_size) == expected
+
+
+@pytest.mark.parametrize("size", [0, 1, 127, 128, 129, 255, 256, 257, 1000])
+def test_blake2b_at_block_boundaries(size):
+    data = bytes(range(256)) * 4
+    for key in (b"", b"k", bytes(64)):
+        expected = hashlib.blake2b(data[:size], key=key, digest_size=64).digest()
+        assert _speedups.blake2b(data[:size], key, 64) == expected
+
+
+def test_blake2b_refuses_what_hashlib_refuses():
+    with pytest.raises(ValueError, match="digest_size"):
+        _speedups.blake2b(b"", b"", 65)
+    with pytest.raises(ValueError, match="key"):
+        _speedups.blake2b(b"", bytes(65), 32)
+    with pytest.raises(TypeError):
+        _speedups.blake2b("text", b"", 32)
+
+
+def python_key_digest(seed, key):
+    """keys.key_digest by its pure-Python reference (the compiled path switched off)."""
+    saved = keys._compiled_key_digest
+    keys._compiled_key_digest = None
+    try:
+        return keys.key_digest(seed, key)
+    finally:
+        keys._compiled_key_digest = saved
+
+
+plain_keys = st.one_of(
+    st.text(),
+    st.sampled_from(["", "request-42", "é", "\U0001f600" * 40, "x" * 200]),
+    st.integers(-(2**63), 2**63 - 1),
+    st.sampled_from([0, -1, 9, 10, -10, 2**63 - 1, -(2**63)]),
+)
+seeds = st.one_of(st.none(), st.integers(-(2**70), 2**70))
+
+
+@settings(max_examples=500, deadline=None)
+@given(seeds, plain_keys, st.integers(1, 8))
+def test_plain_key_draws_equal_the_reference(seed, key, n):
+    head = keys.ENCODING_VERSION + (b"n" if seed is None else keys._encode_seed(seed))
+    reference = python_key_digest(seed, key)
+    assert _speedups.plain_key_digest(head, key) == reference
+    assert _speedups.plain_key_uniforms(head, key, n) == keys.digest_uniforms(reference, n)
+    # And what keys hands out, compiled or not.
+    assert keys.key_digest(seed, key) == reference
+    assert keys.plain_key_uniforms(seed, key, n) == keys.digest_uniforms(reference, n)
+
+
+@pytest.mark.parametrize(
+    "key", [2**63, -(2**63) - 1, 10**30, "\ud800", "a\udfffb", True, 1.0, b"x", ("a",), None]
+)
+def test_plain_key_draws_leave_other_keys_to_the_reference(key):
+    head = keys.ENCODING_VERSION + b"n"
+    assert _speedups.plain_key_digest(head, key) is None
+    assert _speedups.plain_key_uniforms(head, key, 1) is None
+
+
+@pytest.mark.parametrize("key", [2**63, -(2**63) - 1, 10**30, "\ud800", "a\udfffb"])
+def test_keys_still_draw_for_keys_the_compiled_path_declines(key):
+    # The reference answers them (a lone surrogate by its code point, big ints by their digits).
+    digest = keys.key_digest(7, key)
+    assert digest == python_key_digest(7, key)
+    assert keys.plain_key_uniforms(7, key, 3) == keys.digest_uniforms(digest, 3)
+
+
+def test_plain_key_uniforms_declines_counts_outside_one_to_eight():
+    head = keys.ENCODING_VERSION + b"n"
+    assert _speedups.plain_key_uniforms(head, "k", 0) is None
+    assert _speedups.plain_key_uniforms(head, "k", 9) is None
+
+
+def test_keys_use_the_compiled_draws():
+    assert keys._compiled_key_digest is _speedups.plain_key_digest
+    assert keys._compiled_key_uniforms is _speedups.plain_key_uniforms
+
+
+# -- new_slotted: records filled in one call ------------------------------------------------
+
+
+def test_new_slotted_records_equal_the_ones_built_field_by_field():
+    fields = ("optimized", (1, 2), (0, 1), ((0, -1), (-1, 0)), (2, 2), (("length", 2),), "k", 7)
+    compiled = Interleaving._from_checked_parts(*fields)
+    assert compiled == Interleaving(*fields)
+    assert type(compiled) is Interleaving
+    assert Interleaving.from_dict(compiled.to_dict()) == compiled
+    credit = Credit._from_checked_parts("team_draft", (1.0, 0.0), ((0.0, 1.0), (-1.0, 0.0)), (0,))
+    assert credit == Credit("team_draft", (1.0, 0.0), ((0.0, 1.0), (-1.0, 0.0)), (0,))
+
+
+def test_new_slotted_refuses_mismatched_arguments_by_name():
+    setters = ranking_module._RECORD_SLOTS
+    with pytest.raises(TypeError, match="one value per descriptor"):
+        _speedups.new_slotted(Interleaving, setters, "only one")
+    with pytest.raises(TypeError, match="one value per descriptor"):
+        _speedups.new_slotted("not a type", ())
+    with pytest.raises(TypeError, match="not a data descriptor"):
+        _speedups.new_slotted(Interleaving, (len,), 1)
+    with pytest.raises(TypeError):  # a slot of another class
+        _speedups.new_slotted(Interleaving, (credit_module._CREDIT_SLOTS[0],), "x")
+
+
+def test_new_slotted_and_key_draws_keep_no_reference_or_memory():
+    items = tuple(f"item-{i}" for i in range(10))
+    key = "request-" + "x" * 20
+    fields = ("optimized", items, (0,) * 10, (tuple(range(10)),) * 2, (10, 10), (), key, 7)
+    head = keys.ENCODING_VERSION + keys._encode_seed(7)
+    watched = [items, key, head, *items]
+
+    def run(times: int) -> None:
+        for _ in range(times):
+            Interleaving._from_checked_parts(*fields)
+            _speedups.plain_key_uniforms(head, key, 8)
+            _speedups.plain_key_digest(head, 123456789)
+            with contextlib.suppress(TypeError):
+                _speedups.new_slotted(Interleaving, (len,), key)
+
+    run(10)
+    gc.collect()
+    before = [sys.getrefcount(x) for x in watched]
+    tracemalloc.start()
+    try:
+        run(2_000)
+        gc.collect()
+        start, _ = tracemalloc.get_traced_memory()
+        run(20_000)
+        gc.collect()
+        end, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [sys.getrefcount(x) for x in watched] == before
+    assert end - start < 64 * 1024
+
+
+def test_records_without_the_compiled_path_are_the_same(monkeypatch):
+    fields = ("balanced", ("a", "b"), (1, 0), ((-1, 0), (0, -1)), (1, 1), (), 5, None)
+    compiled = Interleaving._from_checked_parts(*fields)
+    credit_parts = ("balanced", (0.0, 1.0), ((0.0, -1.0), (1.0, 0.0)), (1,))
+    compiled_credit = Credit._from_checked_parts(*credit_parts)
+    monkeypatch.setattr(ranking_module, "_new_slotted", None)
+    monkeypatch.setattr(credit_module, "_new_slotted", None)
+    assert Interleaving._from_checked_parts(*fields) == compiled
+    assert Credit._from_checked_parts(*credit_parts) == compiled_credit
