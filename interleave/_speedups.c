@@ -868,6 +868,72 @@ plain_key_uniforms(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
+/* ---- Clicks: the positions of a plain click list ---- */
+
+PyDoc_STRVAR(plain_click_positions_doc,
+             "plain_click_positions(clicks, n_shown, /) -> tuple | None\n\n"
+             "interleave.methods.base.click_positions' common case: a list or tuple of at most 64 "
+             "distinct exact ints in [0, n_shown) gives them sorted, as a tuple of the same int "
+             "objects; anything else None (the reference decides, and names any error).");
+
+static PyObject *
+plain_click_positions(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (check_nargs("plain_click_positions", nargs, 2) < 0)
+        return NULL;
+    PyObject *clicks = args[0];
+    if (!PyLong_CheckExact(args[1]))
+        return Py_NewRef(Py_None);
+    Py_ssize_t n_shown = PyLong_AsSsize_t(args[1]);
+    if (n_shown == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return Py_NewRef(Py_None);
+    }
+    PyObject **items;
+    Py_ssize_t n;
+    if (PyList_CheckExact(clicks)) {
+        items = ((PyListObject *)clicks)->ob_item;
+        n = PyList_GET_SIZE(clicks);
+    }
+    else if (PyTuple_CheckExact(clicks)) {
+        items = ((PyTupleObject *)clicks)->ob_item;
+        n = PyTuple_GET_SIZE(clicks);
+    }
+    else
+        return Py_NewRef(Py_None);
+    if (n > SMALL_OUT)
+        return Py_NewRef(Py_None);
+    /* Insertion sort by value (n is a handful of clicks); nothing here calls Python code, so
+     * the list cannot change under us. */
+    long long values[SMALL_OUT];
+    PyObject *sorted[SMALL_OUT];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = items[i];
+        if (!PyLong_CheckExact(x))
+            return Py_NewRef(Py_None);
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(x, &overflow);
+        if (overflow != 0 || v < 0 || v >= (long long)n_shown)
+            return Py_NewRef(Py_None);
+        Py_ssize_t j = i;
+        while (j > 0 && values[j - 1] > v) {
+            values[j] = values[j - 1];
+            sorted[j] = sorted[j - 1];
+            j--;
+        }
+        if (j > 0 && values[j - 1] == v)
+            return Py_NewRef(Py_None); /* a repeated position: the reference names it */
+        values[j] = v;
+        sorted[j] = x;
+    }
+    PyObject *out = PyTuple_New(n);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++)
+        PyTuple_SET_ITEM(out, i, Py_NewRef(sorted[i]));
+    return out;
+}
+
 /* ---- Records: a slotted object filled in one call ---- */
 
 PyDoc_STRVAR(new_slotted_doc,
@@ -918,6 +984,8 @@ static PyMethodDef speedups_methods[] = {
     {"balanced_two", (PyCFunction)(void (*)(void))balanced_two, METH_FASTCALL, balanced_two_doc},
     {"plain_pair_key", (PyCFunction)(void (*)(void))plain_pair_key, METH_FASTCALL,
      plain_pair_key_doc},
+    {"plain_click_positions", (PyCFunction)(void (*)(void))plain_click_positions, METH_FASTCALL,
+     plain_click_positions_doc},
     {"new_slotted", (PyCFunction)(void (*)(void))new_slotted, METH_FASTCALL, new_slotted_doc},
     {"blake2b", (PyCFunction)(void (*)(void))blake2b_digest, METH_FASTCALL, blake2b_doc},
     {"plain_key_digest", (PyCFunction)(void (*)(void))plain_key_digest, METH_FASTCALL,

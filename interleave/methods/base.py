@@ -28,6 +28,7 @@ Methods hold no mutable state, so one instance can serve every thread of a live 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -128,8 +129,17 @@ class Randomness:
         return digest_uniforms(self._digest, n)
 
 
+_compiled_click_positions = None
+with contextlib.suppress(ImportError):
+    from interleave._speedups import plain_click_positions as _compiled_click_positions
+
+
 def click_positions(clicks: Any, n_shown: int) -> tuple[int, ...]:
     """Validate clicks given as positions (ints) or as a bool mask; return sorted positions."""
+    if _compiled_click_positions is not None:  # the common case in C; None: not that case
+        positions = _compiled_click_positions(clicks, n_shown)
+        if positions is not None:
+            return positions
     if type(clicks) is list or type(clicks) is tuple:
         # Hot path of a live API: a short list of int positions.
         kinds = set(map(type, clicks))

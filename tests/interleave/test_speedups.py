@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 import interleave._fused as fused
 import interleave.credit as credit_module
+import interleave.methods.base as base_module
 import interleave.ranking as ranking_module
 from interleave import keys
 from interleave._fused import _python_balanced_two, _python_team_draft_two
@@ -522,3 +523,68 @@ def test_records_without_the_compiled_path_are_the_same(monkeypatch):
     monkeypatch.setattr(credit_module, "_new_slotted", None)
     assert Interleaving._from_checked_parts(*fields) == compiled
     assert Credit._from_checked_parts(*credit_parts) == compiled_credit
+
+
+# -- plain_click_positions: the common case of click_positions ------------------------------
+
+click_values = st.one_of(
+    st.integers(-3, 70),
+    st.sampled_from([True, False, 2**63, -(2**63) - 1, 1.0, np.int64(2), "1", None]),
+)
+
+
+def outcome(call):
+    try:
+        return ("ok", call())
+    except Exception as error:  # the reference's own errors, compared by type and message
+        return (type(error).__name__, str(error))
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.one_of(st.lists(click_values, max_size=70), st.lists(st.integers(0, 70), max_size=12)),
+    st.booleans(),
+    st.integers(0, 72),
+)
+def test_click_positions_equal_the_reference(clicks, as_tuple, n_shown):
+    clicks = tuple(clicks) if as_tuple else clicks
+    compiled = outcome(lambda: base_module.click_positions(clicks, n_shown))
+    saved = base_module._compiled_click_positions
+    base_module._compiled_click_positions = None
+    try:
+        reference = outcome(lambda: base_module.click_positions(clicks, n_shown))
+    finally:
+        base_module._compiled_click_positions = saved
+    assert compiled == reference
+    direct = _speedups.plain_click_positions(clicks, n_shown)
+    if direct is not None:  # only ever the reference's own answer, with the caller's int objects
+        assert ("ok", direct) == reference
+        assert all(any(p is c for c in clicks) for p in direct)
+
+
+@pytest.mark.parametrize(
+    ("clicks", "n_shown"),
+    [
+        ([1, 1], 5),  # repeated
+        ([5], 5),  # past the list
+        ([-1], 5),
+        ([True], 5),  # a bool is a mask entry, not a position
+        ([0, 2**63], 5),
+        (list(range(65)), 100),  # more than the stack holds: the reference sorts it
+        (range(3), 5),
+        ([1], 5.0),
+    ],
+)
+def test_plain_click_positions_leaves_the_rest_to_the_reference(clicks, n_shown):
+    assert _speedups.plain_click_positions(clicks, n_shown) is None
+
+
+def test_plain_click_positions_keeps_no_reference():
+    clicks = [10**12 + i for i in (5, 1, 3)]
+    n_shown = 10**13
+    before = [sys.getrefcount(x) for x in clicks]
+    for _ in range(10_000):
+        _speedups.plain_click_positions(clicks, n_shown)
+        _speedups.plain_click_positions([*clicks, clicks[0]], n_shown)
+    gc.collect()
+    assert [sys.getrefcount(x) for x in clicks] == before
