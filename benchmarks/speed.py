@@ -97,7 +97,9 @@ class Subject:
     ``make(n)`` builds ours for lists of n items; ``incumbent`` is mpkato's class name (``None``:
     mpkato has none, ``note`` says why); ``prepare(method, rankings)`` runs before any timing (the
     solved Optimized solves its distribution there, as mpkato's constructor does); ``cold`` solves
-    Optimized's distribution afresh on every call (new item ids each call, so no cache answers).
+    Optimized's distribution afresh on every call (new item ids each call, so no cache answers);
+    ``bound`` times ``method.for_rankings(lists).interleave(key=...)``, the rankings bound once
+    as mpkato's constructor binds them.
     """
 
     label: str
@@ -107,11 +109,12 @@ class Subject:
     rankers: int = 2
     cold: bool = False
     prepare: Callable[[Interleaver, list[list[int]]], Any] | None = None
+    bound: bool = False
 
     @property
     def calls(self) -> tuple[str, ...]:
         """The per-call paths timed: credit does not depend on how the list was solved."""
-        return ("interleave",) if self.cold else ("interleave", "credit")
+        return ("interleave",) if self.cold or self.bound else ("interleave", "credit")
 
 
 def subjects() -> list[Subject]:
@@ -150,6 +153,14 @@ def subjects() -> list[Subject]:
             f"distribution solved before timing; mpkato samples from its LP over "
             f"{MPKATO_OPTIMIZED_SAMPLE} lists solved in its constructor",
             prepare=lambda method, lists: method.solve(lists),
+        ),
+        Subject(
+            "Optimized (bound pair)",
+            lambda n: Optimized(length=n),
+            "Optimized",
+            "ours: method.for_rankings(lists) once, then pair.interleave(key=...) per request (a "
+            "popular query's two lists); mpkato's object binds its lists in its constructor",
+            bound=True,
         ),
         Subject(
             "Optimized (cold)",
@@ -366,6 +377,12 @@ def _subject_rows(
     fresh = _fresh_pairs(lists)
     if subject.cold:
         ours = Side(lambda: method.interleave(fresh(), key=next(keys), seed=EXPERIMENT_SEED))
+    elif subject.bound:
+        try:
+            pair = method.for_rankings(lists)  # type: ignore[attr-defined]
+            ours = Side(lambda: pair.interleave(key=next(keys), seed=EXPERIMENT_SEED))
+        except InterleaveError as error:
+            ours = Side(None, f"ours refuses: {type(error).__name__}: {str(error)[:90]}")
     else:
         ours = Side(lambda: method.interleave(lists, key=next(keys), seed=EXPERIMENT_SEED))
     if subject.prepare is not None:
@@ -450,7 +467,7 @@ def _batch_seconds(
 
 def _batch_rows(timing: Timing, seed: int, per_call: dict[str, float]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    batchable = [s for s in subjects() if not s.cold]
+    batchable = [s for s in subjects() if not s.cold and not s.bound]
     for subject in progress(batchable, "speed: batch throughput"):
         method = subject.make(BATCH_LENGTH)
         if subject.rankers == 5:

@@ -63,7 +63,7 @@ def test_every_method_size_and_call_is_timed_beside_mpkato(tmp_path):
     assert "2^100" in by_case[("Probabilistic.credit", 100)]["note"]
 
     batch = _part(rows, "batch")
-    batchable = [s for s in speed.subjects() if not s.cold]
+    batchable = [s for s in speed.subjects() if not s.cold and not s.bound]
     assert {row["case"] for row in batch} == {
         speed.case_name(s.label, call)
         for s in batchable
