@@ -4,8 +4,9 @@ Cascade simulation of 1,000,000 impressions of 10 results (median of repeated ca
 model fitted on the 35,064 training sessions of the Yandex WSCD 2012 sample and evaluated on its
 21,413 test sessions (one core). PyClick's fit quality (test log-likelihood and perplexity,
 deterministic) is REFERENCES §2 (PyClick @98e7e46); its speed is never a copied figure here:
-``python -m benchmarks clickmodels`` times PyClick from ``../shared/anchors`` in the same run. Targets from issue 3: PBM and UBM EM(50) <= 1 s, DBN EM(50) <= 10 s,
-peak memory <= 500 MB, cascade simulation of 10^6 x 10 <= 1 s. Peak memory is tracemalloc's peak
+``python -m benchmarks clickmodels`` times PyClick from ``../shared/anchors`` in the same run.
+Targets from issue 3: PBM and UBM EM(50) <= 1 s, DBN EM(50) <= 10 s, peak memory <= 500 MB,
+cascade simulation of 10^6 x 10 <= 1 s. Peak memory is tracemalloc's peak
 of Python and numpy allocations during the case; the last row is the process peak RSS (ru_maxrss,
 which also counts polars' native buffers).
 
