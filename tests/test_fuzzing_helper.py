@@ -10,7 +10,8 @@ from tests.fuzzing import call_bounded
 
 
 def _raise_library_error():
-    raise InvalidArgument("x")
+    msg = "x"
+    raise InvalidArgument(msg)
 
 
 def test_library_errors_pass_and_are_returned():
