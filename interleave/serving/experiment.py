@@ -44,7 +44,7 @@ from interleave.errors import InvalidArgument
 from interleave.methods.base import Interleaver
 from interleave.methods.team_draft import TeamDraft
 from interleave.ranking import Interleaving
-from interleave.serving.stores import EVENT_SCHEMA_VERSION, EventStore, open_store
+from interleave.serving.stores import EVENT_SCHEMA_VERSION, EventStore, _one_shot, open_store
 from interleave.stats import MixtureSPRT, SequentialState, WinLoss, paired_test
 
 __all__ = ["ClickReceipt", "Experiment", "ExperimentResult", "Served"]
@@ -208,12 +208,13 @@ class _Open:
 
 
 _KEY_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_encode_key = _one_shot(_KEY_ENCODER)
 
 
 def _impression_id(experiment_id: str, key: Any) -> str:
     # A pure function of (experiment, request key): a retried request maps to the same impression.
-    # (One shared encoder: json.dumps with options would build one per call.)
-    payload = _KEY_ENCODER.encode([experiment_id, key])
+    # (One shared encoder, set up once: json.dumps with options would build one per call.)
+    payload = _encode_key([experiment_id, key])
     try:
         raw = payload.encode()
     except UnicodeEncodeError as error:  # a lone surrogate ('\ud800'): no store can keep it
@@ -512,6 +513,8 @@ class Experiment:
     def _now(self, at: Any) -> float:
         if at is None:
             return float(self._clock())
+        if type(at) is float and math.isfinite(at):
+            return at  # what check_real returns for it, without its checks (twice per request)
         return check_real("at", at)
 
     @staticmethod

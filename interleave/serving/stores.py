@@ -31,7 +31,7 @@ import os
 import sqlite3
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -73,14 +73,54 @@ class EventStore(Protocol):
         ...
 
 
+def _one_shot(encoder: json.JSONEncoder) -> Callable[[Any], str]:
+    """``encoder.encode`` without its per-call set-up: the same text and errors, ~1-1.7 us less.
+
+    ``JSONEncoder.encode`` builds a new C encoder and a dict of the containers it has entered (to
+    name a cycle) on every call: 2.4 -> 1.4 us for a click event, 8.1 -> 6.4 us for an impression,
+    1.5 -> 0.5 us for an impression id's key (three calls per served and clicked request). Here
+    one C encoder, made once with the same options, is reused; it keeps no such dict, so it holds
+    no state between calls (threads may share it). Our events cannot hold a cycle, but if one ever
+    did, that encoder would recurse until RecursionError: ``encoder`` itself then encodes it and
+    raises its own error (``ValueError: Circular reference detected``).
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None or encoder.indent is not None:  # no C accelerator, or not its one-line form
+        return encoder.encode
+    encode_c = make(
+        None,  # no cycle check: see above
+        encoder.default,
+        # What JSONEncoder.iterencode picks for these options:
+        json.encoder.encode_basestring_ascii
+        if encoder.ensure_ascii
+        else json.encoder.encode_basestring,
+        None,  # indent (checked above)
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+    join = "".join
+
+    def encode(value: Any) -> str:
+        try:
+            return join(encode_c(value, 0))
+        except RecursionError:
+            return encoder.encode(value)
+
+    return encode
+
+
 # allow_nan=False: a NaN or inf must fail here, not be written as invalid JSON. One encoder for
 # every event: json.dumps with options builds a new encoder per call, a third of the cost.
 _EVENT_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+_encode_event = _one_shot(_EVENT_ENCODER)
 
 
 def _encode(event: dict[str, Any]) -> str:
     try:
-        return _EVENT_ENCODER.encode(event)
+        return _encode_event(event)
     except (TypeError, ValueError) as error:
         msg = f"event {event.get('kind')!r} is not JSON-serialisable: {error}"
         raise InvalidArgument(msg) from None
@@ -90,7 +130,8 @@ def _row(event: dict[str, Any]) -> tuple[str, str, str]:
     """The SQLite row of ``event``, checked here so that no queued row can fail its commit."""
     body = _encode(event)
     try:
-        body.encode()
+        if not body.isascii():  # (ASCII holds no surrogate: most events skip the encoding)
+            body.encode()
     except UnicodeEncodeError as error:
         # json.loads accepts a lone surrogate ("\\ud800") that UTF-8, so SQLite, cannot hold;
         # queued, it would fail every batch it joined.
