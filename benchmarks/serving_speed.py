@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import threading
@@ -51,13 +52,19 @@ def _in_process(n: int, folder: Path) -> list[dict]:
         samples.append(time.perf_counter() - start)
     p50, p99 = _percentiles(samples)
     rows.append({"case": "interleave alone", "p50_us": p50, "p99_us": p99})
-    for store in ("memory", "sqlite", "sqlite batched 10 ms", "ndjson"):
-        where = {
-            "memory": None,
-            "sqlite": folder / "e.db",
-            "sqlite batched 10 ms": SQLiteStore(folder / "b.db", batch_interval=0.01),
-            "ndjson": folder / "e.ndjson",
-        }[store]
+    stores = {
+        "memory": lambda: None,
+        "sqlite": lambda: folder / "e.db",
+        "sqlite batched 10 ms": lambda: SQLiteStore(folder / "b.db", batch_interval=0.01),
+        "ndjson": lambda: folder / "e.ndjson",
+    }
+    for store, make_store in stores.items():
+        # Built per case (a store built for every case left idle batch writers waking 100 times
+        # a second beside the later cases), after the previous case's file writes reached the
+        # disk, so that no case times another's write-back.
+        if hasattr(os, "sync"):
+            os.sync()
+        where = make_store()
         with Experiment("bench", method, seed=1, store=where, attribution_window=1e9) as exp:
             serve, click = [], []
             for i in range(n):
