@@ -26,7 +26,7 @@ sides, so a ratio never divides by a number measured elsewhere (issue 12, "Hones
   DBN (EM(1): PyClick's takes about 2 minutes per iteration on the whole sample) on the Yandex
   WSCD 2012 sample, ours and PyClick's from ``../shared/anchors``, through
   ``benchmarks.clickmodels``' own measurements (``ours_run``: medians of whole fits, and the cost
-  per EM iteration as the slope between EM(1) and EM(11) fits; ``pyclick_run``: one fit, and
+  per EM iteration as the slope between EM(1) and EM(51) fits; ``pyclick_run``: one fit, and
   PyClick's ``LogLikelihood`` + ``Perplexity`` passes), in wall time; PyClick's fits run two at a
   time in worker processes after ours.
 - **sequential update**: one ``state.update(...)`` of every sequential test, a state's restart
@@ -582,6 +582,7 @@ def _click_rows(
 
 def _click_measurements(pair: Any, ours: dict, theirs: dict | None) -> list[tuple]:
     """(what, unit, ours s, PyClick s or None, how) of one model: whole fit, EM step, evaluate."""
+    from benchmarks.clickmodels import SLOPE_ITERATIONS  # imported with its part, as above
 
     def pick(key: str, per: int = 1) -> float | None:
         return None if theirs is None else theirs[key] / per
@@ -603,7 +604,8 @@ def _click_measurements(pair: Any, ours: dict, theirs: dict | None) -> list[tupl
                 "s/iteration",
                 ours["iteration_seconds"],
                 pick("fit_seconds", pair.iterations),
-                f"ours: slope between EM(1) and EM({max(pair.iterations, 11)}) fits (a fit's "
+                f"ours: slope between EM(1) and EM({max(pair.iterations, SLOPE_ITERATIONS)}) "
+                f"fits (a fit's "
                 f"fixed {ours['fixed_seconds']:.3g} s of encoding apart); PyClick: its fit / "
                 f"{pair.iterations} (it copies the model every iteration: little fixed cost)",
             )
