@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import os
@@ -180,7 +181,10 @@ class _Registry:
         self.config = config
         self.store: EventStore = _open_service_store(config.db)
         self._experiments: dict[str, Experiment] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the dict only, held for a lookup or an insert
+        # One creation at a time (it reads the store and may write the config event), held
+        # across it, so that lookups of the running experiments never wait for a store read.
+        self._create_lock = threading.Lock()
         # Resume every experiment the store holds, with its stored configuration.
         configs = {}
         for event in self.store.read():
@@ -213,7 +217,12 @@ class _Registry:
     def get(self, experiment_id: str, *, create: bool) -> Experiment | None:
         with self._lock:
             experiment = self._experiments.get(experiment_id)
-            if experiment is None and create:
+        if experiment is not None or not create:
+            return experiment
+        with self._create_lock:
+            with self._lock:  # another request may have created it while this one waited
+                experiment = self._experiments.get(experiment_id)
+            if experiment is None:
                 c = self.config
                 experiment = self._make(
                     experiment_id,
@@ -222,15 +231,18 @@ class _Registry:
                     seed=c.seed,
                     attribution_window=c.attribution_window,
                 )
-                self._experiments[experiment_id] = experiment
+                with self._lock:
+                    self._experiments[experiment_id] = experiment
             return experiment
 
     def create(self, experiment_id: str, **settings: Any) -> Experiment:
-        with self._lock:
-            if experiment_id in self._experiments:
-                raise _BadRequest(409, "id", f"experiment {experiment_id!r} exists already")
+        with self._create_lock:
+            with self._lock:
+                if experiment_id in self._experiments:
+                    raise _BadRequest(409, "id", f"experiment {experiment_id!r} exists already")
             experiment = self._make(experiment_id, **settings)
-            self._experiments[experiment_id] = experiment
+            with self._lock:
+                self._experiments[experiment_id] = experiment
             return experiment
 
     def ids(self) -> list[str]:
@@ -447,7 +459,13 @@ def create_app(config: ServiceConfig | None = None) -> Any:
                 raise _BadRequest(
                     413, f"rankings[{i}]", f"`rankings[{i}]` is over {config.max_items} items"
                 )
-        experiment = registry.get(exp_id, create=True)
+        experiment = registry.get(exp_id, create=False)
+        if experiment is None:
+            # A new experiment reads the store to restore its state: in a thread, so that the
+            # event loop keeps answering the other experiments meanwhile.
+            experiment = await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(registry.get, exp_id, create=True)
+            )
         served = experiment.serve(key, rankings, user=user)
         return JSONResponse(
             {
@@ -490,7 +508,9 @@ def create_app(config: ServiceConfig | None = None) -> Any:
             "seed": body.get("seed", config.seed),
             "attribution_window": body.get("attribution_window", config.attribution_window),
         }
-        registry.create(exp_id, **settings)
+        await asyncio.get_running_loop().run_in_executor(  # it reads the store: off the loop
+            None, functools.partial(registry.create, exp_id, **settings)
+        )
         return JSONResponse({"id": exp_id, **settings}, status_code=201)
 
     async def list_experiments(request: Request) -> JSONResponse:

@@ -114,3 +114,46 @@ def test_created_experiment_keeps_its_configuration_across_a_restart(tmp_path):
             timeout=10,
         ).json()
         assert again["repeated"]
+
+
+def test_a_new_experiment_restores_its_state_off_the_event_loop(tmp_path, monkeypatch):
+    # Creating an experiment reads the store (its restart state). That read must not stall the
+    # other requests: here it waits until the main thread has been answered meanwhile.
+    import threading
+
+    import interleave.serving.app as app_module
+
+    reading = threading.Event()
+    answered = threading.Event()
+
+    class SlowToRestore(app_module.Experiment):
+        def __init__(self, experiment_id, *args, **kwargs):
+            if experiment_id == "slow":
+                reading.set()
+                assert answered.wait(20), "the event loop did not answer while a store was read"
+            super().__init__(experiment_id, *args, **kwargs)
+
+    monkeypatch.setattr(app_module, "Experiment", SlowToRestore)
+    app = create_app(ServiceConfig(db=tmp_path / "events.db"))
+    with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        client.post("/interleave", json={"request_key": "r0", "rankings": LISTS})
+        outcome = {}
+
+        def post_slow() -> None:
+            outcome["slow"] = client.post(
+                "/interleave",
+                json={"experiment": "slow", "request_key": "r1", "rankings": LISTS},
+            )
+
+        worker = threading.Thread(target=post_slow)
+        worker.start()
+        assert reading.wait(20)
+        with httpx.Client(base_url=server.url, timeout=5) as other:
+            listed = other.get("/experiments")  # answered while "slow" is being restored
+            served = other.post("/interleave", json={"request_key": "r2", "rankings": LISTS})
+        answered.set()
+        worker.join(30)
+        assert listed.status_code == 200
+        assert served.status_code == 200
+        assert outcome["slow"].status_code == 200
+        assert client.get("/experiments").json() == {"experiments": ["default", "slow"]}
