@@ -23,7 +23,6 @@ ints, which the exact sign test needs.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from interleave._checks import check_int, short_repr
+from interleave._slots import new_slotted, slots_of
 from interleave.errors import InvalidArgument
 
 if TYPE_CHECKING:  # stats loads scipy: imported when first needed, not with interleave
@@ -40,8 +40,6 @@ if TYPE_CHECKING:  # stats loads scipy: imported when first needed, not with int
 
 __all__ = ["Credit", "CreditBatch", "GroupPreference", "per_group_preference", "tally"]
 
-
-_new_credit = object.__new__
 
 #: The preference matrix of two rankers for each sign of (ranker 0's score - ranker 1's): shared,
 #: so the per-click paths build no tuples (matrices of -0.0 where they are 0: ``-sign``'s).
@@ -93,14 +91,7 @@ class Credit:
         cls, method: str, scores: tuple, preferences: tuple, clicks: tuple
     ) -> Credit:
         """A credit from parts a method has just computed from checked clicks (the hot path)."""
-        if _new_slotted is not None:
-            return _new_slotted(cls, _CREDIT_SLOTS, method, scores, preferences, clicks)
-        credit = _new_credit(cls)
-        _set_method(credit, method)  # the slots' own setters (see the module's end)
-        _set_scores(credit, scores)
-        _set_preferences(credit, preferences)
-        _set_clicks(credit, clicks)
-        return credit
+        return new_slotted(cls, _CREDIT_SLOTS, method, scores, preferences, clicks)
 
     @property
     def n_rankers(self) -> int:
@@ -142,16 +133,8 @@ def sign_preferences(scores: Sequence[float]) -> tuple[tuple[float, ...], ...]:
     return tuple(tuple(float((a > b) - (a < b)) for b in scores) for a in scores)
 
 
-# The slot descriptors, for Credit._from_checked_parts (bypassing the frozen dataclass's
-# __setattr__ as its own __init__ does, without the per-field name lookup): filled in one call
-# where interleave._speedups was built, else each by its own setter.
-_CREDIT_SLOTS = tuple(
-    Credit.__dict__[name] for name in ("method", "scores", "preferences", "clicks")
-)
-_set_method, _set_scores, _set_preferences, _set_clicks = (slot.__set__ for slot in _CREDIT_SLOTS)
-_new_slotted = None
-with contextlib.suppress(ImportError):
-    from interleave._speedups import new_slotted as _new_slotted
+# For Credit._from_checked_parts (see interleave._slots).
+_CREDIT_SLOTS = slots_of(Credit, ("method", "scores", "preferences", "clicks"))
 
 
 @dataclass(frozen=True, eq=False)

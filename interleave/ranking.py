@@ -12,7 +12,6 @@ credited later, in another process, without the full candidate lists.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from interleave._checks import short_repr
+from interleave._slots import new_slotted, slots_of
 from interleave.errors import DataWarning, InvalidArgument
 from interleave.keys import check_request_key, check_seed
 
@@ -299,7 +299,6 @@ def _check_params(name: str, params: Any) -> tuple[tuple[str, Any], ...]:
 
 
 _TEAM_SETS = {k: frozenset(range(-1, k)) for k in range(2, 33)}
-_new_record = object.__new__
 
 
 def _valid_teams(teams: tuple, k: int) -> bool:
@@ -418,21 +417,9 @@ class Interleaving:
         Skips the construction checks, which re-verify what the method guarantees: tuples of the
         right lengths, teams in range, a plain str/int key and int seed. Only methods call it.
         """
-        if _new_slotted is not None:
-            return _new_slotted(
-                cls, _RECORD_SLOTS, method, items, teams, ranks, ranking_lengths, params, key, seed
-            )
-        record = _new_record(cls)
-        # The slots' own setters: what object.__setattr__ ends in, without its name lookups.
-        _set_method(record, method)
-        _set_items(record, items)
-        _set_teams(record, teams)
-        _set_ranks(record, ranks)
-        _set_ranking_lengths(record, ranking_lengths)
-        _set_params(record, params)
-        _set_key(record, key)
-        _set_seed(record, seed)
-        return record
+        return new_slotted(
+            cls, _RECORD_SLOTS, method, items, teams, ranks, ranking_lengths, params, key, seed
+        )
 
     @staticmethod
     def _raise_ragged(n: int) -> None:
@@ -681,23 +668,8 @@ class Interleaving:
 
 _JUST_INT = {int}
 
-# The slot descriptors, for Interleaving._from_checked_parts (bypassing the frozen dataclass's
-# __setattr__ as its own __init__ does, without the per-field name lookup): all filled in one
-# call where interleave._speedups was built, else each by its own setter.
-_RECORD_SLOTS = tuple(
-    Interleaving.__dict__[name]
-    for name in ("method", "items", "teams", "ranks", "ranking_lengths", "params", "key", "seed")
+# For Interleaving._from_checked_parts (see interleave._slots).
+_RECORD_SLOTS = slots_of(
+    Interleaving,
+    ("method", "items", "teams", "ranks", "ranking_lengths", "params", "key", "seed"),
 )
-(
-    _set_method,
-    _set_items,
-    _set_teams,
-    _set_ranks,
-    _set_ranking_lengths,
-    _set_params,
-    _set_key,
-    _set_seed,
-) = (slot.__set__ for slot in _RECORD_SLOTS)
-_new_slotted = None
-with contextlib.suppress(ImportError):
-    from interleave._speedups import new_slotted as _new_slotted

@@ -42,6 +42,7 @@ import numpy as np
 
 from interleave._checks import check_one_of
 from interleave._checks import check_real as _check_real
+from interleave._slots import new_slotted, slots_of
 from interleave.errors import InvalidArgument
 
 __all__ = [
@@ -476,15 +477,9 @@ class SequentialState(Result):
         The dataclass ``__init__`` sets each frozen field through ``object.__setattr__`` by name;
         a look's parts need no checks, so the slots' own setters do it without the name lookups.
         """
-        state = _new_state(cls)
-        _set_test(state, test)
-        _set_data(state, data)
-        _set_statistic(state, statistic)
-        _set_pvalue(state, pvalue)
-        _set_n_stopped(state, n_stopped)
-        _set_stopped_decision(state, stopped_decision)
-        _set_looks(state, looks)
-        return state
+        return new_slotted(
+            cls, _STATE_SLOTS, test, data, statistic, pvalue, n_stopped, stopped_decision, looks
+        )
 
     def confidence_interval(self, confidence_level: float | None = None) -> ConfidenceInterval:
         """The interval for the effect at this look, valid at every look simultaneously.
@@ -611,18 +606,10 @@ def _restore_statistic(value: Any) -> float:
     return check_real("statistic", value)
 
 
-# The slot descriptors' setters, for SequentialState._from_checked_parts (as the frozen dataclass's
-# own __init__ sets its fields, without the per-field name lookup).
-_new_state = object.__new__
-(
-    _set_test,
-    _set_data,
-    _set_statistic,
-    _set_pvalue,
-    _set_n_stopped,
-    _set_stopped_decision,
-    _set_looks,
-) = (SequentialState.__dict__[field.name].__set__ for field in dataclasses.fields(SequentialState))
+# For SequentialState._from_checked_parts (see interleave._slots).
+_STATE_SLOTS = slots_of(
+    SequentialState, [field.name for field in dataclasses.fields(SequentialState)]
+)
 _from_checked_parts = SequentialState._from_checked_parts
 
 

@@ -62,6 +62,7 @@ from typing import Any
 
 import numpy as np
 
+from interleave._slots import new_from_slots, new_slotted, slots_of
 from interleave.errors import InvalidArgument
 from interleave.stats._core import (
     MAX_COUNT,
@@ -76,16 +77,6 @@ from interleave.stats._core import (
 )
 
 __all__ = ["ArmCounts", "CenteredSum", "TwoMeans", "TwoProportions", "WinLoss", "as_stream"]
-
-
-def _fast(cls: type, *values: Any) -> Any:
-    # Skip __init__ validation on the hot path: increments were checked, sums of valid data are
-    # valid. object.__setattr__ is how frozen dataclasses set their own fields.
-    obj = object.__new__(cls)
-    setattr_ = object.__setattr__
-    for name, value in zip(cls.__slots__, values):  # noqa: B905 (lengths match by construction)
-        setattr_(obj, name, value)
-    return obj
 
 
 def _check_fields(owner: str, **fields: Any) -> None:
@@ -249,12 +240,12 @@ class WinLoss(Result):
             wins = np.cumsum(array == 1, axis=-1, dtype=np.int64)
             losses = np.cumsum(array == -1, axis=-1, dtype=np.int64)
             steps = np.arange(1, array.shape[-1] + 1, dtype=np.int64)
-            return _fast(cls, wins, losses, steps - wins - losses)
+            return new_from_slots(cls, wins, losses, steps - wins - losses)
         values = array.astype(np.float64)
         wins_f = np.cumsum(np.maximum(values, 0.0), axis=-1)
         losses_f = np.cumsum(np.maximum(-values, 0.0), axis=-1)
         ties_f = np.cumsum(1.0 - np.abs(values), axis=-1)
-        return _fast(cls, wins_f, losses_f, ties_f)
+        return new_from_slots(cls, wins_f, losses_f, ties_f)
 
     @classmethod
     def totals(cls, outcomes: Any) -> WinLoss:
@@ -467,7 +458,7 @@ class TwoProportions(_DifferenceOfMeans):
         trials_a = np.arange(1, arm_array.shape[-1] + 1, dtype=np.int64) - trials_b
         successes = np.cumsum(success_array, axis=-1, dtype=np.int64)
         successes_b = np.cumsum(arm_array & success_array, axis=-1, dtype=np.int64)
-        return _fast(cls, successes - successes_b, trials_a, successes_b, trials_b)
+        return new_from_slots(cls, successes - successes_b, trials_a, successes_b, trials_b)
 
     def moments_arrays(self) -> tuple[Any, Any]:
         """Per look: ``p_b - p_a`` and its variance (0 until both arms have trials)."""
@@ -655,7 +646,7 @@ class TwoMeans(_DifferenceOfMeans):
         if not all(np.all(np.isfinite(f)) for f in fields):
             msg = "`value` is too large: its running sums of squares overflow a float; rescale it"
             raise InvalidArgument(msg)
-        return _fast(cls, n_a, fields[0], fields[1], n_b, fields[2], fields[3])
+        return new_from_slots(cls, n_a, fields[0], fields[1], n_b, fields[2], fields[3])
 
     def moments_arrays(self) -> tuple[Any, Any]:
         """Per look: ``mean_b - mean_a`` and its variance (0 until each arm has two values)."""
@@ -823,7 +814,7 @@ class CenteredSum(Result):
         if not (np.all(np.isfinite(running[0])) and np.all(np.isfinite(running[1]))):
             msg = "`total` or `variance` is too large: its running sum overflows a float"
             raise InvalidArgument(msg)
-        return _fast(cls, n, running[0], running[1])
+        return new_from_slots(cls, n, running[0], running[1])
 
     def centred(self, tie_policy: str = "drop") -> tuple[float, float]:
         """``(s, v) = (total, variance)`` as floats."""
@@ -967,7 +958,7 @@ class ArmCounts(Result):
         if np.any(running.sum(axis=-1) > MAX_COUNT):
             msg = "`counts` add up to more than 2**53 (MAX_COUNT) users"
             raise InvalidArgument(msg)
-        return _fast(cls, running)
+        return new_from_slots(cls, running)
 
 
 # ------------------------------------------------------------------------------- streams
@@ -998,69 +989,37 @@ def as_stream(stream: Any, kinds: tuple[type, ...], test: str) -> Any:
 # ------------------------------------------------------------- constructors for the hot path
 
 # Each kind's ``update`` builds its result from increments it has just checked added to totals
-# that were valid: nothing for ``__post_init__`` to find. These build it without ``__init__``,
-# through the slots' own setters (what the frozen dataclass's ``object.__setattr__`` ends in,
-# without the per-field name lookup).
+# that were valid: nothing for ``__post_init__`` to find. These build it without ``__init__``
+# (interleave._slots).
 _PLAIN = frozenset((int, float))
-_new = object.__new__
-_set_wins, _set_losses, _set_ties = (WinLoss.__dict__[f].__set__ for f in WinLoss.__slots__)
+_WIN_LOSS_SLOTS = slots_of(WinLoss)
+_TWO_PROPORTIONS_SLOTS = slots_of(TwoProportions)
+_TWO_MEANS_SLOTS = slots_of(TwoMeans)
+_CENTERED_SUM_SLOTS = slots_of(CenteredSum)
+_ARM_COUNTS_SLOTS = slots_of(ArmCounts)
 
 
 def _win_loss(n_wins: Any, n_losses: Any, n_ties: Any) -> WinLoss:
-    obj = _new(WinLoss)
-    _set_wins(obj, n_wins)
-    _set_losses(obj, n_losses)
-    _set_ties(obj, n_ties)
-    return obj
-
-
-_set_sa, _set_ta, _set_sb, _set_tb = (
-    TwoProportions.__dict__[f].__set__ for f in TwoProportions.__slots__
-)
+    return new_slotted(WinLoss, _WIN_LOSS_SLOTS, n_wins, n_losses, n_ties)
 
 
 def _two_proportions(successes_a: int, trials_a: int, successes_b: int, trials_b: int) -> Any:
-    obj = _new(TwoProportions)
-    _set_sa(obj, successes_a)
-    _set_ta(obj, trials_a)
-    _set_sb(obj, successes_b)
-    _set_tb(obj, trials_b)
-    return obj
-
-
-_set_na, _set_suma, _set_sqa, _set_nb, _set_sumb, _set_sqb = (
-    TwoMeans.__dict__[f].__set__ for f in TwoMeans.__slots__
-)
+    return new_slotted(
+        TwoProportions, _TWO_PROPORTIONS_SLOTS, successes_a, trials_a, successes_b, trials_b
+    )
 
 
 def _two_means(
     n_a: int, sum_a: float, sum_squares_a: float, n_b: int, sum_b: float, sum_squares_b: float
 ) -> TwoMeans:
-    obj = _new(TwoMeans)
-    _set_na(obj, n_a)
-    _set_suma(obj, sum_a)
-    _set_sqa(obj, sum_squares_a)
-    _set_nb(obj, n_b)
-    _set_sumb(obj, sum_b)
-    _set_sqb(obj, sum_squares_b)
-    return obj
-
-
-_set_n, _set_total, _set_variance = (CenteredSum.__dict__[f].__set__ for f in CenteredSum.__slots__)
+    return new_slotted(
+        TwoMeans, _TWO_MEANS_SLOTS, n_a, sum_a, sum_squares_a, n_b, sum_b, sum_squares_b
+    )
 
 
 def _centered_sum(n: int, total: float, variance: float) -> CenteredSum:
-    obj = _new(CenteredSum)
-    _set_n(obj, n)
-    _set_total(obj, total)
-    _set_variance(obj, variance)
-    return obj
-
-
-(_set_assigned,) = (ArmCounts.__dict__[f].__set__ for f in ArmCounts.__slots__)
+    return new_slotted(CenteredSum, _CENTERED_SUM_SLOTS, n, total, variance)
 
 
 def _arm_counts(n_assigned: tuple[int, ...]) -> ArmCounts:
-    obj = _new(ArmCounts)
-    _set_assigned(obj, n_assigned)
-    return obj
+    return new_slotted(ArmCounts, _ARM_COUNTS_SLOTS, n_assigned)

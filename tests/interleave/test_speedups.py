@@ -24,13 +24,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import interleave._fused as fused
+import interleave._slots as slots_module
 import interleave.credit as credit_module
 import interleave.methods.base as base_module
 import interleave.ranking as ranking_module
+import interleave.stats._core as core_module
+import interleave.stats.sufficient as sufficient_module
 from interleave import keys
 from interleave._fused import _python_balanced_two, _python_team_draft_two
+from interleave._slots import python_new_slotted
 from interleave.credit import Credit
 from interleave.ranking import Interleaving
+from interleave.stats import MixtureSPRT, TwoProportions, WinLoss
 from tests.fuzzing import call_bounded
 
 try:
@@ -470,16 +475,22 @@ def test_new_slotted_records_equal_the_ones_built_field_by_field():
     assert credit == Credit("team_draft", (1.0, 0.0), ((0.0, 1.0), (-1.0, 0.0)), (0,))
 
 
-def test_new_slotted_refuses_mismatched_arguments_by_name():
+@pytest.mark.parametrize("build", [_speedups.new_slotted, python_new_slotted])
+def test_new_slotted_refuses_mismatched_arguments_by_name(build):
     setters = ranking_module._RECORD_SLOTS
     with pytest.raises(TypeError, match="one value per descriptor"):
-        _speedups.new_slotted(Interleaving, setters, "only one")
+        build(Interleaving, setters, "only one")
+    with pytest.raises(TypeError):  # not a data descriptor
+        build(Interleaving, (len,), 1)
+    with pytest.raises(TypeError):  # a slot of another class
+        build(Interleaving, (credit_module._CREDIT_SLOTS[0],), "x")
+
+
+def test_compiled_new_slotted_names_what_is_wrong():
     with pytest.raises(TypeError, match="one value per descriptor"):
         _speedups.new_slotted("not a type", ())
     with pytest.raises(TypeError, match="not a data descriptor"):
         _speedups.new_slotted(Interleaving, (len,), 1)
-    with pytest.raises(TypeError):  # a slot of another class
-        _speedups.new_slotted(Interleaving, (credit_module._CREDIT_SLOTS[0],), "x")
 
 
 def test_new_slotted_and_key_draws_keep_no_reference_or_memory():
@@ -514,15 +525,34 @@ def test_new_slotted_and_key_draws_keep_no_reference_or_memory():
     assert end - start < 64 * 1024
 
 
-def test_records_without_the_compiled_path_are_the_same(monkeypatch):
+def test_records_and_states_without_the_compiled_path_are_the_same(monkeypatch):
     fields = ("balanced", ("a", "b"), (1, 0), ((-1, 0), (0, -1)), (1, 1), (), 5, None)
-    compiled = Interleaving._from_checked_parts(*fields)
     credit_parts = ("balanced", (0.0, 1.0), ((0.0, -1.0), (1.0, 0.0)), (1,))
-    compiled_credit = Credit._from_checked_parts(*credit_parts)
-    monkeypatch.setattr(ranking_module, "_new_slotted", None)
-    monkeypatch.setattr(credit_module, "_new_slotted", None)
-    assert Interleaving._from_checked_parts(*fields) == compiled
-    assert Credit._from_checked_parts(*credit_parts) == compiled_credit
+    test = MixtureSPRT()
+
+    def build_all():
+        state = test.start().update(wins=3, losses=1).update(wins=0.5, losses=0.25, ties=0.25)
+        return (
+            Interleaving._from_checked_parts(*fields),
+            Credit._from_checked_parts(*credit_parts),
+            state,
+            state.data,
+            WinLoss(1, 2, 3).update(wins=1),
+            TwoProportions(1, 2, 1, 3).update(successes_a=1, trials_a=2, trials_b=1),
+        )
+
+    compiled = build_all()
+    assert slots_module.new_slotted is _speedups.new_slotted
+    for module in (ranking_module, credit_module, core_module, sufficient_module, slots_module):
+        monkeypatch.setattr(module, "new_slotted", python_new_slotted)
+    reference = build_all()
+    assert reference == compiled
+    assert [type(x) for x in reference] == [type(x) for x in compiled]
+    from_outcomes = WinLoss.from_outcomes([1, -1, 0.5])  # arrays, through new_from_slots
+    assert [x.tolist() for x in (from_outcomes.n_wins, from_outcomes.n_ties)] == [
+        [1.0, 1.0, 1.5],
+        [0.0, 0.0, 0.5],
+    ]
 
 
 # -- plain_click_positions: the common case of click_positions ------------------------------
