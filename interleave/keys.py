@@ -9,7 +9,9 @@ lkpy's ``random.py`` does, so distinct keys do not collide in practice.
 Three consumers, three tools:
 
 - the per-request hot path (microseconds): :func:`key_digest` (its bits are coins) and
-  :func:`digest_uniforms`, pure ``hashlib``, no numpy Generator (building one costs ~10 us);
+  :func:`digest_uniforms`, BLAKE2b by ``hashlib`` (for a plain str or int key, by the same
+  BLAKE2b compiled in ``interleave._speedups`` where it was built: the same bytes), no numpy
+  Generator (building one costs ~10 us);
 - simulation: :func:`rng_for` gives a numpy ``Generator`` per (seed, key), and :func:`as_generator`
   is the one place a user's ``rng`` argument (SPEC 7) becomes a Generator;
 - user assignment by hash: :func:`md5_bucket` (Eppo's convention) and :func:`md5_order` (the
